@@ -1,1 +1,12 @@
-//! placeholder
+//! blackbox configuration.
+//!
+//! This crate holds configuration types and their loading, validated with
+//! errors that name the file, the line and column, and the reason. It never
+//! depends on containerd, tokio or the kernel, so everything here is tested
+//! without root.
+
+mod error;
+mod runtime_options;
+
+pub use error::ConfigError;
+pub use runtime_options::{RuntimeOptions, DEFAULT_RUNTIME_OPTIONS_PATH};
