@@ -1,0 +1,249 @@
+//! A process's stdio: pipes to runc, copied to and from containerd's FIFOs.
+//!
+//! As containerd's runc shim does, the container gets pipes, not the FIFOs
+//! themselves, and the shim copies between them. The shim also keeps a read
+//! end of each output FIFO open, so a container writing while containerd
+//! restarts never meets a FIFO without a reader (EPIPE/SIGPIPE).
+
+use std::{os::fd::OwnedFd, sync::Mutex, time::Duration};
+
+use async_trait::async_trait;
+use log::warn;
+use runc::io::Io;
+use tokio::{
+    fs::OpenOptions,
+    io::{AsyncRead, AsyncWrite},
+    net::unix::pipe,
+    task::JoinHandle,
+};
+
+use crate::errors::{other, Result};
+
+/// The FIFO paths containerd gave for a process (empty: not wanted).
+#[derive(Debug, Clone, Default)]
+pub struct Stdio {
+    pub stdin: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub terminal: bool,
+}
+
+/// The copying tasks of one process's output; waited for before Delete
+/// answers, so `ctr` and the CRI see every byte the process wrote.
+#[derive(Default)]
+pub struct Copiers {
+    pub outputs: Vec<JoinHandle<()>>,
+    /// The shim's own write end of the stdin FIFO, dropped by CloseIO.
+    pub stdin_keepalive: Option<std::fs::File>,
+}
+
+impl Copiers {
+    /// Waits up to `limit` for the output copies to drain (as containerd's
+    /// shim does, a process that leaked its stdout to a daemon must not
+    /// block Delete forever).
+    pub async fn drain(&mut self, limit: Duration) {
+        let all = futures_join(std::mem::take(&mut self.outputs));
+        if tokio::time::timeout(limit, all).await.is_err() {
+            warn!("stdio copy did not finish within {limit:?}");
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// Pipes between the shim and a non-terminal process.
+///
+/// The container gets one end of each pipe (through runc, which passes its
+/// stdio on); the shim keeps the other. Written here rather than taken from
+/// the `runc` crate, whose pipe io hands stderr to the child as stdout and
+/// closes descriptors it does not own.
+#[derive(Debug)]
+pub struct ShimIo {
+    /// The ends given to runc; dropped once runc has started the process.
+    child: Mutex<ChildEnds>,
+    /// The ends the shim copies from/to.
+    shim: Mutex<ShimEnds>,
+}
+
+#[derive(Debug, Default)]
+struct ChildEnds {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+}
+
+#[derive(Debug, Default)]
+pub struct ShimEnds {
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+impl ShimIo {
+    /// Pipes for each stdio stream containerd asked for; /dev/null for the
+    /// others, so the process never inherits the shim's own descriptors.
+    pub fn new(stdio: &Stdio, uid: u32, gid: u32) -> Result<Self> {
+        let mut child = ChildEnds::default();
+        let mut shim = ShimEnds::default();
+        if !stdio.stdin.is_empty() {
+            let (rd, wr) = new_pipe(uid, gid)?;
+            child.stdin = Some(rd);
+            shim.stdin = Some(wr);
+        }
+        if !stdio.stdout.is_empty() {
+            let (rd, wr) = new_pipe(uid, gid)?;
+            child.stdout = Some(wr);
+            shim.stdout = Some(rd);
+        }
+        if !stdio.stderr.is_empty() {
+            let (rd, wr) = new_pipe(uid, gid)?;
+            child.stderr = Some(wr);
+            shim.stderr = Some(rd);
+        }
+        Ok(Self {
+            child: Mutex::new(child),
+            shim: Mutex::new(shim),
+        })
+    }
+
+    /// The shim's ends, taken once to start copying.
+    pub fn take_shim_ends(&self) -> ShimEnds {
+        self.shim
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+fn new_pipe(uid: u32, gid: u32) -> Result<(OwnedFd, OwnedFd)> {
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| other(format!("create stdio pipe: {e}")))?;
+    for fd in [&rd, &wr] {
+        nix::unistd::fchown(
+            fd,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+        )
+        .map_err(|e| other(format!("chown stdio pipe to {uid}:{gid}: {e}")))?;
+    }
+    Ok((rd, wr))
+}
+
+fn child_stdio(end: Option<&OwnedFd>) -> std::io::Result<std::process::Stdio> {
+    match end {
+        Some(fd) => Ok(std::process::Stdio::from(fd.try_clone()?)),
+        None => Ok(std::process::Stdio::from(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?,
+        )),
+    }
+}
+
+#[async_trait]
+impl Io for ShimIo {
+    async fn set(&self, cmd: &mut runc::Command) -> std::io::Result<()> {
+        let child = self
+            .child
+            .lock()
+            .map_err(|_| std::io::Error::other("stdio lock poisoned"))?;
+        cmd.stdin(child_stdio(child.stdin.as_ref())?);
+        cmd.stdout(child_stdio(child.stdout.as_ref())?);
+        cmd.stderr(child_stdio(child.stderr.as_ref())?);
+        Ok(())
+    }
+
+    async fn close_after_start(&self) {
+        // runc passed them on to the container; the shim's copies must go or
+        // the output pipes never reach EOF.
+        if let Ok(mut child) = self.child.lock() {
+            *child = ChildEnds::default();
+        }
+    }
+}
+
+/// The stdin FIFO, opened for reading without waiting for containerd's
+/// writer, plus a write end the shim holds until CloseIO: the copy into the
+/// container only sees EOF once containerd has closed its end *and* asked
+/// the shim to close its own.
+pub struct StdinFifo {
+    pub reader: pipe::Receiver,
+    pub keepalive: std::fs::File,
+}
+
+pub fn open_stdin(path: &str) -> Result<StdinFifo> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let reader = pipe::OpenOptions::new()
+        .open_receiver(path)
+        .map_err(|e| other(format!("open {path}: {e}")))?;
+    let keepalive = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| other(format!("open {path} for writing: {e}")))?;
+    Ok(StdinFifo { reader, keepalive })
+}
+
+/// Starts copying between the shim's pipe ends and containerd's FIFOs.
+pub async fn start_copying(io: &ShimIo, stdio: &Stdio) -> Result<Copiers> {
+    let ends = io.take_shim_ends();
+    let mut copiers = Copiers::default();
+    if let Some(pipe) = ends.stdin {
+        let fifo = open_stdin(&stdio.stdin)?;
+        copiers.stdin_keepalive = Some(fifo.keepalive);
+        let to =
+            pipe::Sender::from_owned_fd(pipe).map_err(|e| other(format!("stdin pipe: {e}")))?;
+        tokio::spawn(copy(fifo.reader, to, None));
+    }
+    for (end, path) in [(ends.stdout, &stdio.stdout), (ends.stderr, &stdio.stderr)] {
+        if let Some(pipe) = end {
+            let from = pipe::Receiver::from_owned_fd(pipe)
+                .map_err(|e| other(format!("output pipe: {e}")))?;
+            copiers.outputs.push(copy_to_fifo(from, path).await?);
+        }
+    }
+    Ok(copiers)
+}
+
+/// Copies a process output to a FIFO, holding a read end of the FIFO open so
+/// the copy survives containerd restarting.
+pub async fn copy_to_fifo<R>(from: R, fifo: &str) -> Result<JoinHandle<()>>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+{
+    let keep_open = open_fifo_read_nonblocking(fifo)?;
+    let writer = OpenOptions::new()
+        .write(true)
+        .open(fifo)
+        .await
+        .map_err(|e| other(format!("open {fifo}: {e}")))?;
+    Ok(tokio::spawn(copy(from, writer, Some(keep_open))))
+}
+
+fn open_fifo_read_nonblocking(path: &str) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| other(format!("open {path}: {e}")))
+}
+
+async fn copy<R, W>(mut from: R, mut to: W, keep_open: Option<std::fs::File>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    if let Err(e) = tokio::io::copy(&mut from, &mut to).await {
+        // EIO is how a pty master says all its slaves are closed.
+        if e.raw_os_error() != Some(libc::EIO) {
+            warn!("stdio copy stopped: {e}");
+        }
+    }
+    drop(keep_open);
+}

@@ -1,0 +1,190 @@
+//! Watching a container's memory cgroup for OOM kills (TaskOOM).
+//!
+//! cgroup v1 (and the memory controller of a hybrid host): an eventfd
+//! registered on `memory.oom_control` through `cgroup.event_control`, which
+//! also fires when the cgroup is removed. cgroup v2: `memory.events`, whose
+//! `oom_kill` counter we compare on each inotify modification.
+
+use std::{
+    fs,
+    io::Read,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    path::{Path, PathBuf},
+};
+
+use log::{debug, warn};
+use tokio::sync::mpsc;
+
+/// Where the memory controller of `pid` lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemoryCgroup {
+    V1(PathBuf),
+    V2(PathBuf),
+}
+
+/// Finds the memory cgroup of a process from `/proc/<pid>/cgroup`.
+pub fn memory_cgroup(pid: i32) -> Option<MemoryCgroup> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    parse_memory_cgroup(&text, Path::new("/sys/fs/cgroup"))
+}
+
+fn parse_memory_cgroup(text: &str, root: &Path) -> Option<MemoryCgroup> {
+    let mut unified = None;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let rel = path.trim_start_matches('/');
+        if controllers.split(',').any(|c| c == "memory") {
+            return Some(MemoryCgroup::V1(root.join("memory").join(rel)));
+        }
+        if controllers.is_empty() {
+            unified = Some(rel.to_string());
+        }
+    }
+    // Pure cgroup v2: the unified hierarchy is mounted at the root itself.
+    let rel = unified?;
+    if root.join("cgroup.controllers").exists() {
+        Some(MemoryCgroup::V2(root.join(rel)))
+    } else {
+        None
+    }
+}
+
+/// Starts a watcher thread; each OOM kill in the cgroup sends `()` on `tx`.
+/// The thread ends when the cgroup goes away.
+pub fn watch(cgroup: MemoryCgroup, container_id: String, tx: mpsc::UnboundedSender<String>) {
+    let spawned = std::thread::Builder::new()
+        .name("oom-watch".into())
+        .spawn(move || {
+            let result = match &cgroup {
+                MemoryCgroup::V1(path) => watch_v1(path, &container_id, &tx),
+                MemoryCgroup::V2(path) => watch_v2(path, &container_id, &tx),
+            };
+            if let Err(e) = result {
+                warn!(container = container_id.as_str(); "OOM watch on {cgroup:?} stopped: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the OOM watcher thread: {e}");
+    }
+}
+
+fn oom_kill_count(path: &Path, file: &str) -> u64 {
+    fs::read_to_string(path.join(file))
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|v| v.trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn watch_v1(
+    path: &Path,
+    container_id: &str,
+    tx: &mpsc::UnboundedSender<String>,
+) -> std::io::Result<()> {
+    let oom_control = fs::File::open(path.join("memory.oom_control"))?;
+    // SAFETY: eventfd has no memory-safety preconditions; the result is
+    // checked and then owned.
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if efd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `efd` was just returned by eventfd and is owned by nothing else.
+    let efd = unsafe { OwnedFd::from_raw_fd(efd) };
+    fs::write(
+        path.join("cgroup.event_control"),
+        format!("{} {}", efd.as_raw_fd(), oom_control.as_raw_fd()),
+    )?;
+    let mut seen = oom_kill_count(path, "memory.oom_control");
+    let mut events = fs::File::from(efd);
+    let mut buf = [0u8; 8];
+    loop {
+        events.read_exact(&mut buf)?;
+        if !path.exists() {
+            debug!(container = container_id; "memory cgroup removed, OOM watch ends");
+            return Ok(());
+        }
+        let now = oom_kill_count(path, "memory.oom_control");
+        if now > seen {
+            seen = now;
+            if tx.send(container_id.to_string()).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn watch_v2(
+    path: &Path,
+    container_id: &str,
+    tx: &mpsc::UnboundedSender<String>,
+) -> std::io::Result<()> {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let inotify = Inotify::init(InitFlags::IN_CLOEXEC).map_err(std::io::Error::from)?;
+    inotify
+        .add_watch(
+            &path.join("memory.events"),
+            AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_DELETE_SELF,
+        )
+        .map_err(std::io::Error::from)?;
+    let mut seen = oom_kill_count(path, "memory.events");
+    loop {
+        let events = inotify.read_events().map_err(std::io::Error::from)?;
+        if !path.exists()
+            || events
+                .iter()
+                .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED))
+        {
+            return Ok(());
+        }
+        let now = oom_kill_count(path, "memory.events");
+        if now > seen {
+            seen = now;
+            if tx.send(container_id.to_string()).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hybrid_host_uses_the_v1_memory_controller() {
+        let text = "12:memory:/default/c1\n0::/default/c1\n";
+        assert_eq!(
+            parse_memory_cgroup(text, Path::new("/sys/fs/cgroup")),
+            Some(MemoryCgroup::V1(PathBuf::from(
+                "/sys/fs/cgroup/memory/default/c1"
+            )))
+        );
+    }
+
+    #[test]
+    fn pure_v2_host_uses_the_unified_path() {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::write(root.path().join("cgroup.controllers"), "memory\n").expect("write");
+        assert_eq!(
+            parse_memory_cgroup("0::/kubepods/pod1/c1\n", root.path()),
+            Some(MemoryCgroup::V2(root.path().join("kubepods/pod1/c1")))
+        );
+    }
+
+    #[test]
+    fn counts_oom_kills() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+        )
+        .expect("write");
+        assert_eq!(oom_kill_count(dir.path(), "memory.oom_control"), 3);
+        assert_eq!(oom_kill_count(dir.path(), "absent"), 0);
+    }
+}
