@@ -1,0 +1,34 @@
+//! Where the installer keeps its own files inside the blackbox directory.
+
+use std::path::{Path, PathBuf};
+
+use crate::defaults::{BACKUP_DIR, RUNTIME_OPTIONS_FILE, STATE_FILE};
+
+/// Paths derived from `--blackbox-dir` and `--config`.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    /// The install state file.
+    pub state: PathBuf,
+    /// Directory of the config backup (0700: containerd configs can hold registry credentials).
+    pub backup_dir: PathBuf,
+    /// Copy of the original containerd config, e.g. `backup/config.toml.orig`.
+    pub backup: PathBuf,
+    /// The runtime options file the blackbox handler's `ConfigPath` names.
+    pub runtime_options: PathBuf,
+}
+
+impl Layout {
+    pub(crate) fn new(blackbox_dir: &Path, config_path: &Path) -> Self {
+        let config_name = config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "config.toml".to_owned());
+        let backup_dir = blackbox_dir.join(BACKUP_DIR);
+        Self {
+            state: blackbox_dir.join(STATE_FILE),
+            backup: backup_dir.join(format!("{config_name}.orig")),
+            backup_dir,
+            runtime_options: blackbox_dir.join(RUNTIME_OPTIONS_FILE),
+        }
+    }
+}
