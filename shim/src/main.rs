@@ -18,6 +18,7 @@ mod process;
 mod runc_exec;
 mod service;
 mod spawn;
+mod stats;
 mod task;
 
 use containerd_shim::{asynchronous::run, parse, Config};

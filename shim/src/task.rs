@@ -294,15 +294,12 @@ impl TaskService {
         if pid <= 0 {
             return Err(other(format!("container {} has no init process", req.id)));
         }
-        let pid = u32::try_from(pid).unwrap_or_default();
-        let metrics = tokio::task::spawn_blocking(move || {
-            let cgroup = containerd_shim::cgroup::get_cgroup(pid)?;
-            containerd_shim::cgroup::collect_metrics(&cgroup)
-        })
-        .await
-        .map_err(|e| other(format!("collect metrics: {e}")))??;
+        let metrics = tokio::task::spawn_blocking(move || crate::stats::collect(pid))
+            .await
+            .map_err(|e| other(format!("collect metrics: {e}")))??
+            .into_message();
         Ok(StatsResponse {
-            stats: MessageField::some(convert_to_any(Box::new(metrics))?),
+            stats: MessageField::some(convert_to_any(metrics)?),
             ..Default::default()
         })
     }
