@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`.ci/run` calls this script).
+#
+#   1. installs what it needs (scripts/deps.sh),
+#   2. checks formatting and lints,
+#   3. runs every unit test (no root needed),
+#   4. runs the privileged tests: the eBPF recorder and the end-to-end suite
+#      against a private containerd (root needed; without root they fail,
+#      they never skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE=1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build every binary (the shim and the CLI are used by the end-to-end suite)"
+cargo build --workspace --bins
+
+step "unit tests"
+cargo test --workspace --exclude blackbox-integration
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "the privileged tests need root (they start a private containerd and load eBPF programs)" >&2
+  exit 1
+fi
+
+step "end-to-end tests: a private containerd, runc's shim and blackbox's side by side"
+cargo test -p blackbox-integration -- --test-threads=1
