@@ -1,0 +1,149 @@
+//! Standard streams through the shim: stdout/stderr kept apart, stdin piped in, a terminal,
+//! and the log-file URI of detached tasks.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use blackbox_integration::grpc::close_stdin;
+use blackbox_integration::pty::run_on_pty;
+use blackbox_integration::{Env, Runtime};
+
+use crate::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new("ctr", "stdout_stderr", stdout_stderr),
+        Case::new("ctr", "stdin", stdin),
+        Case::new("ctr", "tty", tty),
+        Case::new("ctr", "log_uri", log_uri),
+    ]
+}
+
+fn stdout_stderr(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("stdout", rt)?;
+    let out = ns
+        .ctr()
+        .run(
+            rt,
+            "streams",
+            &["--rm"],
+            &[
+                "sh",
+                "-c",
+                "echo to-stdout; echo to-stderr >&2; echo again-stdout",
+            ],
+            None,
+        )?
+        .ok()?;
+    ensure!(
+        out.stdout == "to-stdout\nagain-stdout\n",
+        "stdout was {:?}",
+        out.stdout
+    );
+    ensure!(out.stderr == "to-stderr\n", "stderr was {:?}", out.stderr);
+    Ok(())
+}
+
+fn stdin(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("stdin", rt)?;
+    let input: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    // `head` stops after the last line by itself: this checks the data path only.
+    let out = ns
+        .ctr()
+        .run(
+            rt,
+            "head",
+            &["--rm"],
+            &["head", "-n", "2000"],
+            Some(input.as_bytes()),
+        )?
+        .ok()?;
+    ensure!(
+        out.stdout == input,
+        "head echoed {} bytes instead of the {} sent; first: {:?}",
+        out.stdout.len(),
+        input.len(),
+        out.stdout.lines().next()
+    );
+    // End of file reaches the process once the client closes stdin with CloseIO.
+    let ctr = ns.ctr();
+    let counting = std::thread::scope(|s| {
+        let waiter = s.spawn(|| ctr.run(rt, "wc", &["--rm"], &["wc", "-l"], Some(b"a\nb\nc\n")));
+        ctr.wait_status("wc", "RUNNING", Duration::from_secs(20))?;
+        close_stdin(&env.containerd.layout.address, &ns.name, "wc")?;
+        waiter
+            .join()
+            .map_err(|_| anyhow::anyhow!("ctr thread panicked"))?
+    })?;
+    let out = counting.ok()?;
+    ensure!(out.stdout.trim() == "3", "wc -l printed {:?}", out.stdout);
+    Ok(())
+}
+
+fn tty(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("tty", rt)?;
+    let mut c = ns.ctr().command();
+    c.arg("run")
+        .args(ns.ctr().runtime_flags(rt))
+        .args([
+            "--rm",
+            "-t",
+            blackbox_integration::image::BUSYBOX_REF,
+            "tty",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "tty; sleep 1; stty size; test -t 0 && test -t 1 && echo both-terminals; exit 6",
+        ]);
+    let out = run_on_pty(c, Duration::from_secs(60))?;
+    ensure!(
+        out.code == 6,
+        "ctr run -t exited {}; screen: {:?}",
+        out.code,
+        out.screen
+    );
+    ensure!(
+        out.screen.contains("/dev/pts/0"),
+        "no /dev/pts/0 in {:?}",
+        out.screen
+    );
+    ensure!(
+        out.screen.contains("24 80"),
+        "terminal size not 24x80: {:?}",
+        out.screen
+    );
+    ensure!(
+        out.screen.contains("both-terminals"),
+        "stdin/stdout not a tty: {:?}",
+        out.screen
+    );
+    // A terminal turns "\n" into "\r\n": the output really went through the container's pty.
+    ensure!(
+        out.screen.contains("\r\n"),
+        "no terminal line ends in {:?}",
+        out.screen
+    );
+    Ok(())
+}
+
+fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("loguri", rt)?;
+    let ctr = ns.ctr();
+    let log = ctr.run_detached_logged(
+        rt,
+        "logged",
+        &[],
+        &["sh", "-c", "echo out-line; echo err-line >&2"],
+    )?;
+    ctr.wait_status("logged", "STOPPED", Duration::from_secs(20))?;
+    ensure!(ctr.delete_task("logged")? == 0, "task did not exit 0");
+    let content = std::fs::read_to_string(&log).unwrap_or_default();
+    ensure!(
+        content.contains("out-line\n") && content.contains("err-line\n"),
+        "log file {} holds {:?}",
+        log.display(),
+        content
+    );
+    Ok(())
+}

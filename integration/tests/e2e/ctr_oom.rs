@@ -1,0 +1,40 @@
+//! A process killed by the kernel's OOM killer: the exit status and the TaskOOM event.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use blackbox_integration::events::EventWatcher;
+use blackbox_integration::{Env, Runtime};
+
+use crate::Case;
+
+pub fn cases() -> Vec<Case> {
+    vec![Case::new("ctr", "oom_kill", oom_kill)]
+}
+
+fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("oom", rt)?;
+    let ctr = ns.ctr();
+    let events = EventWatcher::start(&ctr)?;
+    // `tail` keeps the whole newline-free stream in memory: far more than the 32 MiB limit.
+    let out = ctr.run(
+        rt,
+        "hog",
+        &["--rm", "--memory-limit", "33554432"],
+        &["sh", "-c", "head -c 300m /dev/zero | tail"],
+        None,
+    )?;
+    ensure!(
+        out.code() == 137,
+        "OOM-killed task made ctr exit {}: {}",
+        out.code(),
+        out.stderr
+    );
+    events.wait_for(
+        ctr.namespace(),
+        "/tasks/oom",
+        Duration::from_secs(10),
+        |b| b["container_id"] == "hog",
+    )?;
+    Ok(())
+}
