@@ -37,6 +37,7 @@ pub const OPTIONS_FILE: &str = "blackbox-options.json";
 
 pub struct Container {
     pub id: String,
+    pub namespace: String,
     pub bundle: PathBuf,
     pub runc: Runc,
     pub options: RuntimeOptions,
@@ -108,6 +109,7 @@ impl Container {
         };
         let mut container = Container {
             id: req.id.clone(),
+            namespace: namespace.to_string(),
             bundle: bundle.clone(),
             runc,
             kill_all_on_exit: !has_private_pid_namespace(&spec),
@@ -165,20 +167,22 @@ impl Container {
             self.init.copiers = console::start_copying(&master, &stdio).await?;
             self.init.console = Some(master);
         } else if let Some(shim_io) = shim_io {
-            self.init.copiers = io::start_copying(&shim_io, &stdio).await?;
+            self.init.copiers =
+                io::start_copying(&shim_io, &stdio, &self.id, &self.namespace).await?;
         }
         self.init.pid = read_pid(&pid_file).await?;
         Ok(())
     }
 
-    /// Undoes a failed create: runc's state, the rootfs mount, our files.
+    /// Undoes a failed create: runc's state and the rootfs mount. The
+    /// options file stays: containerd runs our `delete` action next, which
+    /// needs it to find runc's root, and removes the bundle afterwards.
     async fn undo_create(&mut self) {
         let _ = self
             .runc
             .delete(&self.id, Some(&DeleteOpts::new().force(true)))
             .await;
         self.unmount_rootfs();
-        let _ = tokio::fs::remove_file(self.bundle.join(OPTIONS_FILE)).await;
     }
 
     fn unmount_rootfs(&mut self) {
@@ -246,6 +250,7 @@ impl Container {
         let bundle = self.bundle.clone();
         let (uid, gid) = (self.options.io_uid, self.options.io_gid);
         let container_id = self.id.clone();
+        let namespace = self.namespace.clone();
         let p = self.process_mut(exec_id)?;
         if p.status != Status::CREATED {
             return Err(precondition(format!(
@@ -281,7 +286,7 @@ impl Container {
             p.copiers = console::start_copying(&master, &stdio).await?;
             p.console = Some(master);
         } else if let Some(shim_io) = shim_io {
-            p.copiers = io::start_copying(&shim_io, &stdio).await?;
+            p.copiers = io::start_copying(&shim_io, &stdio, &container_id, &namespace).await?;
         }
         p.pid = read_pid(&pid_file).await?;
         p.status = Status::RUNNING;

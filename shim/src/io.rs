@@ -17,7 +17,10 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::errors::{other, Result};
+use crate::{
+    errors::{other, Result},
+    log_uri,
+};
 
 /// The FIFO paths containerd gave for a process (empty: not wanted).
 #[derive(Debug, Clone, Default)]
@@ -189,8 +192,14 @@ pub fn open_stdin(path: &str) -> Result<StdinFifo> {
     Ok(StdinFifo { reader, keepalive })
 }
 
-/// Starts copying between the shim's pipe ends and containerd's FIFOs.
-pub async fn start_copying(io: &ShimIo, stdio: &Stdio) -> Result<Copiers> {
+/// Starts copying between the shim's pipe ends and where containerd wants
+/// the output: its FIFOs, a `file://` log, or a `binary://` logging program.
+pub async fn start_copying(
+    io: &ShimIo,
+    stdio: &Stdio,
+    container_id: &str,
+    namespace: &str,
+) -> Result<Copiers> {
     let ends = io.take_shim_ends();
     let mut copiers = Copiers::default();
     if let Some(pipe) = ends.stdin {
@@ -200,14 +209,82 @@ pub async fn start_copying(io: &ShimIo, stdio: &Stdio) -> Result<Copiers> {
             pipe::Sender::from_owned_fd(pipe).map_err(|e| other(format!("stdin pipe: {e}")))?;
         tokio::spawn(copy(fifo.reader, to, None));
     }
-    for (end, path) in [(ends.stdout, &stdio.stdout), (ends.stderr, &stdio.stderr)] {
-        if let Some(pipe) = end {
-            let from = pipe::Receiver::from_owned_fd(pipe)
-                .map_err(|e| other(format!("output pipe: {e}")))?;
-            copiers.outputs.push(copy_to_fifo(from, path).await?);
+    match OutputUri::parse(&stdio.stdout)? {
+        OutputUri::Fifo => {
+            for (end, path) in [(ends.stdout, &stdio.stdout), (ends.stderr, &stdio.stderr)] {
+                if let Some(pipe) = end {
+                    let from = pipe::Receiver::from_owned_fd(pipe)
+                        .map_err(|e| other(format!("output pipe: {e}")))?;
+                    copiers
+                        .outputs
+                        .push(copy_to_fifo(from, strip_fifo_scheme(path)).await?);
+                }
+            }
+        }
+        OutputUri::File(path) => {
+            let file = log_uri::open_log_file(&path)?;
+            for pipe in [ends.stdout, ends.stderr].into_iter().flatten() {
+                let from = pipe::Receiver::from_owned_fd(pipe)
+                    .map_err(|e| other(format!("output pipe: {e}")))?;
+                let to = tokio::fs::File::from_std(
+                    file.try_clone()
+                        .map_err(|e| other(format!("log file {}: {e}", path.display())))?,
+                );
+                copiers.outputs.push(tokio::spawn(copy(from, to, None)));
+            }
+        }
+        OutputUri::Binary { path, args } => {
+            let logger = log_uri::start_logging_binary(
+                &path,
+                &args,
+                ends.stdout,
+                ends.stderr,
+                container_id,
+                namespace,
+            )
+            .await?;
+            copiers.outputs.push(logger);
         }
     }
     Ok(copiers)
+}
+
+fn strip_fifo_scheme(path: &str) -> &str {
+    path.strip_prefix("fifo://").unwrap_or(path)
+}
+
+/// Where a process's output goes, from containerd's stdout string.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OutputUri {
+    /// A FIFO path (plain, or `fifo://`): containerd reads it.
+    Fifo,
+    /// `file:///path`: appended to a file, stdout and stderr together.
+    File(std::path::PathBuf),
+    /// `binary:///path?arg=value`: a logging program reads fds 3 and 4.
+    Binary {
+        path: std::path::PathBuf,
+        args: Vec<String>,
+    },
+}
+
+impl OutputUri {
+    pub fn parse(stdout: &str) -> Result<Self> {
+        let Some((scheme, rest)) = stdout.split_once("://") else {
+            return Ok(OutputUri::Fifo);
+        };
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        match scheme {
+            "fifo" => Ok(OutputUri::Fifo),
+            "file" => Ok(OutputUri::File(path.into())),
+            "binary" => Ok(OutputUri::Binary {
+                path: path.into(),
+                args: log_uri::query_args(query),
+            }),
+            other_scheme => Err(crate::errors::invalid(format!(
+                "unsupported stdio URI scheme {other_scheme:?} in {stdout:?}"
+            ))),
+        }
+    }
 }
 
 /// Copies a process output to a FIFO, holding a read end of the FIFO open so
@@ -246,4 +323,33 @@ where
         }
     }
     drop(keep_open);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutputUri;
+
+    #[test]
+    fn output_uris_are_told_apart() {
+        assert_eq!(
+            OutputUri::parse("/run/fifo/x-stdout").expect("ok"),
+            OutputUri::Fifo
+        );
+        assert_eq!(
+            OutputUri::parse("fifo:///run/x").expect("ok"),
+            OutputUri::Fifo
+        );
+        assert_eq!(
+            OutputUri::parse("file:///var/log/c.log").expect("ok"),
+            OutputUri::File("/var/log/c.log".into())
+        );
+        assert_eq!(
+            OutputUri::parse("binary:///usr/bin/logger?id=7&debug").expect("ok"),
+            OutputUri::Binary {
+                path: "/usr/bin/logger".into(),
+                args: vec!["id".into(), "7".into(), "debug".into()]
+            }
+        );
+        assert!(OutputUri::parse("tcp://1.2.3.4:5").is_err());
+    }
 }

@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod exits;
 mod io;
+mod log_uri;
 mod logging;
 mod oom;
 mod options;

@@ -61,7 +61,7 @@ async fn read_all<R: AsyncRead + Unpin>(stream: Option<R>) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn wait_for_exit(pid: u32, mut subscription: Subscription) -> i32 {
+pub async fn wait_for_exit(pid: u32, mut subscription: Subscription) -> i32 {
     while let Some(ExitEvent { subject, exit_code }) = subscription.rx.recv().await {
         if let Subject::Pid(p) = subject {
             if u32::try_from(p).ok() == Some(pid) {
