@@ -12,7 +12,7 @@ use containerd_shim::{
     mount::umount_recursive,
     util::{mkdir, mount_rootfs},
 };
-use log::{info, warn};
+use log::{debug, info, warn};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use oci_spec_runc::runtime::{LinuxResources, Process as OciProcess};
 use runc::{
@@ -407,18 +407,26 @@ impl Container {
 
 /// Forcibly removes what a dead shim left of a container: the `delete` action.
 pub async fn cleanup_after_dead_shim(namespace: &str, id: &str, bundle: &Path) -> Result<i32> {
-    let options = match tokio::fs::read(bundle.join(OPTIONS_FILE)).await {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        Err(_) => RuntimeOptions::default(),
-    };
     let pid = read_pid(&bundle.join(INIT_PID_FILE)).await.unwrap_or(0);
-    match new_runc(&options, namespace, bundle) {
-        Ok(runc) => {
-            if let Err(e) = runc.delete(id, Some(&DeleteOpts::new().force(true))).await {
-                warn!(container = id; "runc delete after dead shim: {e}");
+    // The options file is written before runc is first run: without it runc
+    // never ran for this container, and running `runc delete` with a guessed
+    // root would only create runc's state directory where none belongs.
+    match tokio::fs::read(bundle.join(OPTIONS_FILE)).await {
+        Ok(bytes) => {
+            let options: RuntimeOptions = serde_json::from_slice(&bytes).unwrap_or_default();
+            if options.runc_root(namespace).join(id).exists() {
+                match new_runc(&options, namespace, bundle) {
+                    Ok(runc) => {
+                        if let Err(e) = runc.delete(id, Some(&DeleteOpts::new().force(true))).await
+                        {
+                            warn!(container = id; "runc delete after dead shim: {e}");
+                        }
+                    }
+                    Err(e) => warn!(container = id; "{e}"),
+                }
             }
         }
-        Err(e) => warn!(container = id; "{e}"),
+        Err(e) => debug!(container = id; "no runtime options in the bundle ({e}): runc never ran"),
     }
     if let Err(e) = umount_recursive(bundle.join("rootfs").to_str(), 0) {
         warn!(container = id; "unmount rootfs after dead shim: {e}");

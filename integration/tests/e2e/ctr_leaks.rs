@@ -17,6 +17,8 @@ pub fn cases() -> Vec<Case> {
     vec![
         Case::new("ctr", "lifecycle_leaks", lifecycle_leaks).alone(),
         Case::new("ctr", "failed_create_leaks", failed_create_leaks),
+        Case::new("ctr", "missing_runc", missing_runc),
+        Case::new("ctr", "bad_runtime_options", bad_runtime_options).blackbox_only(),
     ]
 }
 
@@ -93,6 +95,88 @@ fn failed_create_leaks(env: &Env, rt: Runtime) -> Result<()> {
         Ok(last.is_empty().then_some(()))
     });
     clean.with_context(|| format!("after a failed create:\n  {}", last.join("\n  ")))
+}
+
+/// `ctr run` with the runtime's own flags plus `extra`, expecting Create to
+/// fail with a message containing `expect`, and nothing to be left behind.
+fn run_must_fail_cleanly(
+    env: &Env,
+    ns: &TestNamespace<'_>,
+    rt: Runtime,
+    extra: &[String],
+    expect: &str,
+) -> Result<()> {
+    let ctr = ns.ctr();
+    let mut cmd = ctr.command();
+    cmd.arg("run").arg("--rm");
+    // The runtime's default options file would be given twice; pass ours alone.
+    let flags: Vec<String> = ctr.runtime_flags(rt);
+    let mut it = flags.iter();
+    while let Some(f) = it.next() {
+        if f == "--runtime-config-path" && extra.iter().any(|e| e == f) {
+            it.next();
+            continue;
+        }
+        cmd.arg(f);
+    }
+    cmd.args(extra)
+        .arg(blackbox_integration::image::BUSYBOX_REF)
+        .arg("refused")
+        .arg("true");
+    let out = blackbox_integration::cmd::run(cmd, None, Duration::from_secs(60))?;
+    ensure!(out.code() != 0, "create with {extra:?} succeeded");
+    ensure!(
+        out.stderr.contains(expect),
+        "ctr's error does not name {expect:?}: {}",
+        out.stderr.trim()
+    );
+    let ids = vec!["refused".to_string()];
+    let mut last = Vec::new();
+    wait_for("a clean host", Duration::from_secs(10), || {
+        last = leaks(env, ns, &ids, None, &[], &BTreeSet::new());
+        Ok(last.is_empty().then_some(()))
+    })
+    .with_context(|| format!("after a refused create:\n  {}", last.join("\n  ")))
+}
+
+/// A runc binary that does not exist: Create names it, nothing is left.
+fn missing_runc(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("missingrunc", rt)?;
+    let missing = "/no/such/runc";
+    let extra = match rt {
+        Runtime::Runc => vec!["--runc-binary".to_string(), missing.to_string()],
+        Runtime::Blackbox => {
+            let root = env.containerd.layout.runc_root.display().to_string();
+            let text = format!("BinaryName = \"{missing}\"\nRoot = \"{root}\"\n");
+            let file = ns_options_file(env, &ns, &text)?;
+            vec!["--runtime-config-path".to_string(), file]
+        }
+    };
+    run_must_fail_cleanly(env, &ns, rt, &extra, missing)
+}
+
+/// An unknown key in blackbox's runtime options file: Create names the
+/// file, the line and the key; nothing is left.
+fn bad_runtime_options(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("badoptions", rt)?;
+    let file = ns_options_file(env, &ns, "# comment\nSystemdCgroups = true\n")?;
+    let extra = vec!["--runtime-config-path".to_string(), file.clone()];
+    run_must_fail_cleanly(env, &ns, rt, &extra, &format!("{file}:2:1"))?;
+    run_must_fail_cleanly(env, &ns, rt, &extra, "SystemdCgroups")
+}
+
+/// Writes a runtime options file for one test, next to the run's own.
+fn ns_options_file(env: &Env, ns: &TestNamespace<'_>, text: &str) -> Result<String> {
+    let dir = env
+        .containerd
+        .layout
+        .blackbox_runtime_config
+        .parent()
+        .context("runtime config has no directory")?
+        .to_path_buf();
+    let path = dir.join(format!("{}-runtime.toml", ns.name));
+    std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+    Ok(path.display().to_string())
 }
 
 fn leaks(
