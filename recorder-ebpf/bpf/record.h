@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/* Assembling a record in the scratch area and sending it to the container's ring. */
+#ifndef BLACKBOX_RECORD_H
+#define BLACKBOX_RECORD_H
+
+/* A record being built. off is u64 so spills keep the verifier's bounds. */
+struct bb_build {
+	struct bb_syscall_rec *rec;
+	__u8 *buf;
+	__u64 off;
+	__u16 flags;
+};
+
+/* The container of the current task, or NULL: the hot path for every process. */
+static __always_inline struct bb_container_cfg *bb_current_container(__u64 *cgid)
+{
+	*cgid = bpf_get_current_cgroup_id();
+	return bpf_map_lookup_elem(&bb_cgroups, cgid);
+}
+
+static __always_inline __u8 *bb_scratch_buf(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct bb_scratch *s = bpf_map_lookup_elem(&bb_scratch, &cpu);
+	return s ? s->buf : NULL;
+}
+
+static __always_inline void bb_fill_hdr(struct bb_hdr *h, __u64 cgid, __u16 kind, __u32 nr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = cgid;
+	h->len = 0;
+	h->kind = kind;
+	h->flags = 0;
+	h->tid = (__u32)pid_tgid;
+	h->pid = (__u32)(pid_tgid >> 32);
+	h->nr = nr;
+	h->cpu = bpf_get_smp_processor_id();
+}
+
+/*
+ * Send len bytes of data to the container's ring. No wakeup per record (a
+ * wakeup costs ~2 us per event here); the reader polls with a timeout, and is
+ * woken explicitly once wakeup_bytes are pending so a burst cannot overrun it
+ * between polls.
+ */
+static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *data, __u64 len,
+				    __u16 flags)
+{
+	struct bb_losses *l = bpf_map_lookup_elem(&bb_losses, &cfg->key);
+	void *ring = bpf_map_lookup_elem(&bb_rings, &cfg->key);
+
+	if (!ring) {
+		if (l)
+			l->no_ring++;
+		return;
+	}
+	if (len > BB_SCRATCH_SIZE) {
+		if (l)
+			l->scratch_overflow++;
+		return;
+	}
+	__u64 wake = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+		wake = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(ring, data, len, wake) != 0) {
+		if (l) {
+			l->ringbuf_full++;
+			l->ringbuf_full_bytes += len;
+		}
+		return;
+	}
+	if (!l)
+		return;
+	l->records++;
+	if (flags & (BB_F_STR_TRUNCATED | BB_F_ARGV_TRUNCATED))
+		l->str_truncated++;
+	if (flags & BB_F_DATA_SNAPPED)
+		l->data_snapped++;
+	if (flags & BB_F_READ_FAILED)
+		l->read_failed++;
+}
+
+static __always_inline void bb_set_blob(struct bb_build *b, int slot, __u64 len, __u8 kind, __u8 arg)
+{
+	if (slot < 0 || slot >= BB_MAX_BLOBS)
+		return;
+	b->rec->blobs[slot].len = (__u16)len;
+	b->rec->blobs[slot].kind = kind;
+	b->rec->blobs[slot].arg = arg;
+	b->off += len;
+}
+
+/* A NUL-terminated string from user memory (paths, mount dev/type). */
+static __always_inline void bb_blob_user_str(struct bb_build *b, int slot, __u8 kind, __u8 arg,
+					     __u64 uptr)
+{
+	__u64 off = b->off;
+	if (off > BB_SMALL_AREA - BB_PATH_MAX)
+		return;
+	long n = bpf_probe_read_user_str(b->buf + off, BB_PATH_MAX, (const void *)uptr);
+	if (n < 0) {
+		n = 0;
+		b->flags |= BB_F_READ_FAILED;
+	} else if (n == BB_PATH_MAX) {
+		b->flags |= BB_F_STR_TRUNCATED;
+	}
+	bb_set_blob(b, slot, n, kind, arg);
+}
+
+/* len bytes of user memory; the caller has clamped len (<= BB_MAX_SNAPLEN). */
+static __always_inline void bb_blob_user_bytes(struct bb_build *b, int slot, __u8 kind, __u8 arg,
+					       __u64 uptr, __u64 len)
+{
+	__u64 off = b->off;
+	if (off > BB_SMALL_AREA)
+		return;
+	if (len > BB_MAX_SNAPLEN)
+		len = BB_MAX_SNAPLEN;
+	if (len && bpf_probe_read_user(b->buf + off, len, (const void *)uptr) != 0) {
+		len = 0;
+		b->flags |= BB_F_READ_FAILED;
+	}
+	bb_set_blob(b, slot, len, kind, arg);
+}
+
+/* The payload of an I/O syscall: min(done, snaplen) bytes. done <= 0: empty blob. */
+static __always_inline void bb_blob_data(struct bb_build *b, int slot, __u8 arg, __u64 uptr, __s64 done,
+					 __u32 snaplen)
+{
+	__u64 len = done > 0 ? (__u64)done : 0;
+	if (len > snaplen) {
+		len = snaplen;
+		b->flags |= BB_F_DATA_SNAPPED;
+	}
+	bb_blob_user_bytes(b, slot, BB_BLOB_DATA, arg, uptr, len);
+}
+
+/* A struct sockaddr as passed to the syscall (addrlen from the call). */
+static __always_inline void bb_blob_sockaddr(struct bb_build *b, int slot, __u8 arg, __u64 uptr,
+					     __s64 addrlen)
+{
+	if (!uptr || addrlen <= 0)
+		return;
+	__u64 len = (__u64)addrlen;
+	if (len > BB_SOCKADDR_MAX)
+		len = BB_SOCKADDR_MAX;
+	bb_blob_user_bytes(b, slot, BB_BLOB_SOCKADDR, arg, uptr, len);
+}
+
+#endif /* BLACKBOX_RECORD_H */

@@ -1,0 +1,96 @@
+//! Handles on the pinned maps of one version directory.
+
+use std::path::Path;
+
+use aya::maps::{HashMap, HashOfMaps, Map, MapData, PerCpuHashMap, PerCpuValues};
+use blackbox_recorder_ebpf::map_names::{CGROUPS, LOSSES, RINGS};
+use blackbox_recorder_ebpf::wire::bb_container_cfg;
+
+use crate::error::{RecorderError, Result};
+use crate::losses::LossCounters;
+use crate::wire_pod::{CfgValue, LossesValue};
+
+/// The three maps userspace writes: each process opens its own fds from the pins.
+pub(crate) struct Maps {
+    pub cgroups: HashMap<MapData, u64, CfgValue>,
+    pub rings: HashOfMaps<MapData, u64>,
+    pub losses: PerCpuHashMap<MapData, u64, LossesValue>,
+}
+
+impl Maps {
+    pub fn open(dir: &Path) -> Result<Self> {
+        Ok(Self {
+            cgroups: HashMap::try_from(open_pinned(dir, CGROUPS)?)
+                .map_err(|e| RecorderError::map(CGROUPS, e))?,
+            rings: HashOfMaps::try_from(open_pinned(dir, RINGS)?)
+                .map_err(|e| RecorderError::map(RINGS, e))?,
+            losses: PerCpuHashMap::try_from(open_pinned(dir, LOSSES)?)
+                .map_err(|e| RecorderError::map(LOSSES, e))?,
+        })
+    }
+
+    /// Keys of the registered containers (ring buffers).
+    pub fn container_keys(&self) -> Vec<u64> {
+        self.rings.keys().flatten().collect()
+    }
+
+    /// Every cgroup entry that belongs to container `key`.
+    pub fn cgroups_of(&self, key: u64) -> Vec<u64> {
+        self.cgroups
+            .iter()
+            .flatten()
+            .filter(|(_, v)| v.0.key == key)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    pub fn insert_cgroup(&mut self, id: u64, cfg: bb_container_cfg) -> Result<()> {
+        self.cgroups
+            .insert(id, CfgValue(cfg), 0)
+            .map_err(|e| RecorderError::map(CGROUPS, e))
+    }
+
+    pub fn reset_losses(&mut self, key: u64) -> Result<()> {
+        let cpus = aya::util::nr_cpus().map_err(|(what, e)| RecorderError::io(what, e))?;
+        let zero = PerCpuValues::try_from(vec![LossesValue::default(); cpus])
+            .map_err(|e| RecorderError::io("per-cpu values", e))?;
+        self.losses
+            .insert(key, zero, 0)
+            .map_err(|e| RecorderError::map(LOSSES, e))
+    }
+
+    pub fn losses_of(&self, key: u64) -> Result<LossCounters> {
+        match self.losses.get(&key, 0) {
+            Ok(per_cpu) => Ok(LossCounters::sum(per_cpu.iter().map(|v| &v.0))),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(LossCounters::default()),
+            Err(e) => Err(RecorderError::map(LOSSES, e)),
+        }
+    }
+
+    /// Removes every trace of container `key`; missing entries are fine.
+    pub fn remove_container(&mut self, key: u64) -> Result<()> {
+        for id in self.cgroups_of(key) {
+            ignore_missing(self.cgroups.remove(&id)).map_err(|e| RecorderError::map(CGROUPS, e))?;
+        }
+        ignore_missing(self.rings.remove(&key)).map_err(|e| RecorderError::map(RINGS, e))?;
+        ignore_missing(self.losses.remove(&key)).map_err(|e| RecorderError::map(LOSSES, e))?;
+        Ok(())
+    }
+}
+
+fn ignore_missing(r: Result<(), aya::maps::MapError>) -> Result<(), aya::maps::MapError> {
+    match r {
+        Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(aya::maps::MapError::SyscallError(e))
+            if e.io_error.raw_os_error() == Some(libc::ENOENT) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+pub(crate) fn open_pinned(dir: &Path, name: &'static str) -> Result<Map> {
+    let data = MapData::from_pin(dir.join(name)).map_err(|e| RecorderError::map(name, e))?;
+    Map::from_map_data(data).map_err(|e| RecorderError::map(name, e))
+}

@@ -1,0 +1,154 @@
+//! One container's reader: waits on its ring buffer with a timeout (the
+//! programs do not wake it per record) and decodes what it drains.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aya::maps::{MapData, RingBuf};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::clock::BootClock;
+use crate::decode::{decode, DecodeError, Record};
+use crate::error::{RecorderError, Result};
+use crate::losses::LossCounters;
+use crate::maps::Maps;
+
+/// The default wait of [`ContainerRecorder::wait`] callers: the latency bound
+/// of the timed poll, as the programs write with BPF_RB_NO_WAKEUP.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+
+/// What one drain pass saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainStats {
+    /// Records decoded and handed to the callback.
+    pub records: u64,
+    /// Records that did not decode (counted, logged, skipped).
+    pub malformed: u64,
+}
+
+/// A registered container: its ring buffer and counters.
+pub struct ContainerRecorder {
+    key: u64,
+    cgroup_path: PathBuf,
+    ring: RingBuf<MapData>,
+    maps: Maps,
+    clock: BootClock,
+    registered: bool,
+    last_decode_error: Option<DecodeError>,
+}
+
+impl std::fmt::Debug for ContainerRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContainerRecorder")
+            .field("key", &self.key)
+            .field("cgroup_path", &self.cgroup_path)
+            .field("registered", &self.registered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ContainerRecorder {
+    pub(crate) fn new(key: u64, cgroup_path: PathBuf, ring: RingBuf<MapData>, maps: Maps) -> Self {
+        Self {
+            key,
+            cgroup_path,
+            ring,
+            maps,
+            clock: BootClock::now(),
+            registered: true,
+            last_decode_error: None,
+        }
+    }
+
+    /// The container's key: the cgroup-v2 id of its root cgroup.
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
+    /// The container's root cgroup directory.
+    pub fn cgroup_path(&self) -> &Path {
+        &self.cgroup_path
+    }
+
+    /// Converts record timestamps to epoch time.
+    pub fn clock(&self) -> &BootClock {
+        &self.clock
+    }
+
+    /// Waits until the ring has data or was explicitly woken (fill threshold),
+    /// at most `timeout`. Returns whether it became readable; drain either way,
+    /// since records written without wakeup do not make it readable.
+    pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(self.ring.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(n) => Ok(n > 0),
+            Err(nix::errno::Errno::EINTR) => Ok(false),
+            Err(e) => Err(RecorderError::io(
+                "ring buffer poll",
+                std::io::Error::from(e),
+            )),
+        }
+    }
+
+    /// Hands every pending record to `f`, decoded. Undecodable records are
+    /// counted in the stats and skipped.
+    pub fn drain(&mut self, mut f: impl FnMut(Record<'_>)) -> DrainStats {
+        let mut stats = DrainStats::default();
+        while let Some(item) = self.ring.next() {
+            match decode(&item) {
+                Ok(rec) => {
+                    stats.records += 1;
+                    f(rec);
+                }
+                Err(e) => {
+                    stats.malformed += 1;
+                    if self.last_decode_error.as_ref() != Some(&e) {
+                        log::warn!("container {}: undecodable record: {e}", self.key);
+                        self.last_decode_error = Some(e);
+                    }
+                }
+            }
+        }
+        stats
+    }
+
+    /// `wait(timeout)` then `drain(f)`: one iteration of a reader loop.
+    pub fn poll_records(
+        &mut self,
+        timeout: Duration,
+        f: impl FnMut(Record<'_>),
+    ) -> Result<DrainStats> {
+        self.wait(timeout)?;
+        Ok(self.drain(f))
+    }
+
+    /// The kernel side's counters for this container.
+    pub fn losses(&self) -> Result<LossCounters> {
+        self.maps.losses_of(self.key)
+    }
+
+    /// Stops recording: removes the container's entries from the maps. The
+    /// ring stays readable, so drain it afterwards for the last records.
+    /// Returns the final counters.
+    pub fn unregister(&mut self) -> Result<LossCounters> {
+        if !self.registered {
+            return Ok(LossCounters::default());
+        }
+        let losses = self.maps.losses_of(self.key)?;
+        self.maps.remove_container(self.key)?;
+        self.registered = false;
+        Ok(losses)
+    }
+}
+
+impl Drop for ContainerRecorder {
+    fn drop(&mut self) {
+        if self.registered {
+            if let Err(e) = self.unregister() {
+                log::warn!("unregistering container {}: {e}", self.key);
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Privileged tests: real programs, real cgroups, real processes.
+//! They need root and BPF and fail (never skip) without them.
+
+mod support;
+
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::os::unix::fs::MetadataExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use blackbox_recorder::{CgroupRef, LoadOutcome, Recorder, RecordingPolicy, SockAddr, SockTuple};
+use support::{collect_until, command_in_cgroup, nr, Rec, TestEnv};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn pids_of(recs: &[Rec]) -> std::collections::BTreeSet<u32> {
+    recs.iter().map(|r| r.pid).collect()
+}
+
+#[test]
+fn records_a_container_process_and_nothing_else() {
+    let env = TestEnv::new("main");
+    let mut recorder = Recorder::open(&env.options).expect("open recorder");
+    let key_expected = std::fs::metadata(&env.cgroup).expect("cgroup dir").ino();
+    let mut c = recorder
+        .register(
+            &CgroupRef::Path(env.cgroup.clone()),
+            RecordingPolicy::default(),
+        )
+        .expect("register");
+    assert_eq!(
+        c.key(),
+        key_expected,
+        "the container key is the cgroup dir's inode number"
+    );
+
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let acceptor = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        buf
+    });
+    let out_file = format!("/tmp/bbtest-{}-out", std::process::id());
+    let script = format!(
+        "cat /etc/passwd > /dev/null; echo hi > {out_file}; exec 3<>/dev/tcp/127.0.0.1/{port}; echo ping >&3; exit 7"
+    );
+
+    // A process outside the cgroup, running at the same time: must not show up.
+    let mut outside = Command::new("/usr/bin/cat")
+        .arg("/etc/hostname")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn outside");
+    let mut child = command_in_cgroup("/bin/bash", &env.cgroup)
+        .args(["-c", &script])
+        .spawn()
+        .expect("spawn bash");
+    let bash_pid = child.id();
+    let status = child.wait().expect("wait bash");
+    assert_eq!(status.code(), Some(7));
+    let outside_pid = outside.id();
+    outside.wait().expect("wait outside");
+    assert_eq!(acceptor.join().expect("acceptor"), b"ping\n");
+    let _ = std::fs::remove_file(&out_file);
+
+    let recs = collect_until(&mut c, WAIT, |r| {
+        r.iter().any(|x| x.kind == "procexit" && x.pid == bash_pid)
+    });
+
+    // Everything recorded belongs to the container's cgroup, nothing to us or the outsider.
+    assert!(
+        recs.iter().all(|r| r.cgroup_id == key_expected),
+        "foreign cgroup ids recorded"
+    );
+    let pids = pids_of(&recs);
+    assert!(
+        !pids.contains(&std::process::id()),
+        "the test process was recorded"
+    );
+    assert!(
+        !pids.contains(&outside_pid),
+        "a process outside the cgroup was recorded"
+    );
+
+    // bash's execve: enter with the path, exit with process info and argv.
+    let exec_enter = recs
+        .iter()
+        .find(|r| r.pid == bash_pid && r.is_enter(nr::EXECVE))
+        .expect("execve enter of bash");
+    assert_eq!(exec_enter.path.as_deref(), Some(&b"/bin/bash"[..]));
+    let exec_exit = recs
+        .iter()
+        .find(|r| r.pid == bash_pid && r.is_exit(nr::EXECVE))
+        .expect("execve exit of bash");
+    assert_eq!(exec_exit.ret, 0);
+    assert_eq!(exec_exit.tid, bash_pid);
+    let pi = exec_exit
+        .proc_info
+        .as_ref()
+        .expect("proc info on execve exit");
+    assert_eq!(pi.ppid, std::process::id(), "ppid of bash is the test");
+    assert_eq!((pi.uid, pi.euid, pi.gid), (0, 0, 0));
+    assert_eq!(pi.comm, b"bash");
+    assert_eq!(
+        exec_exit.argv,
+        vec![
+            b"/bin/bash".to_vec(),
+            b"-c".to_vec(),
+            script.as_bytes().to_vec()
+        ]
+    );
+
+    // The cat child: clone child side, its execve, openat /etc/passwd, read with data, close.
+    let cat_exec = recs
+        .iter()
+        .find(|r| r.is_exit(nr::EXECVE) && r.argv.first().map(Vec::as_slice) == Some(b"cat"))
+        .expect("execve exit of cat");
+    let cat = cat_exec.pid;
+    assert_ne!(cat, bash_pid);
+    assert_eq!(
+        cat_exec.argv,
+        vec![b"cat".to_vec(), b"/etc/passwd".to_vec()]
+    );
+    assert_eq!(cat_exec.proc_info.as_ref().map(|p| p.ppid), Some(bash_pid));
+    let clone_child = recs
+        .iter()
+        .find(|r| r.pid == cat && (r.is_exit(nr::CLONE) || r.is_exit(nr::CLONE3)) && r.ret == 0)
+        .expect("clone exit in the child");
+    assert_eq!(
+        clone_child.proc_info.as_ref().map(|p| p.ppid),
+        Some(bash_pid)
+    );
+    assert!(
+        recs.iter().any(|r| r.pid == bash_pid
+            && (r.is_exit(nr::CLONE) || r.is_exit(nr::CLONE3))
+            && r.ret == i64::from(cat)),
+        "clone exit in the parent returns the child's pid"
+    );
+
+    let open_at = recs
+        .iter()
+        .position(|r| {
+            r.pid == cat && r.is_exit(nr::OPENAT) && r.path.as_deref() == Some(&b"/etc/passwd"[..])
+        })
+        .expect("openat exit of /etc/passwd");
+    let (open, after_open) = (&recs[open_at], &recs[open_at + 1..]);
+    let fd = open.ret;
+    assert!(fd >= 0, "openat returned {fd}");
+    assert_eq!(open.args[2] & 3, 0, "O_RDONLY");
+    let passwd = std::fs::read("/etc/passwd").expect("read passwd");
+    // The fd number was used before (ld.so's library reads): look after the openat.
+    let read = after_open
+        .iter()
+        .find(|r| r.pid == cat && r.is_exit(nr::READ) && r.args[0] as i64 == fd)
+        .expect("read exit on the passwd fd");
+    let data = read.data.as_ref().expect("read data");
+    assert_eq!(read.ret as usize, passwd.len().min(read.args[2] as usize));
+    assert_eq!(data.len(), 80.min(read.ret as usize), "snaplen 80");
+    assert_eq!(&data[..], &passwd[..data.len()]);
+    assert!(
+        after_open
+            .iter()
+            .any(|r| r.pid == cat && r.is_enter(nr::READ) && r.args[0] as i64 == fd),
+        "read enter"
+    );
+    assert!(
+        after_open
+            .iter()
+            .any(|r| r.pid == cat && r.is_exit(nr::CLOSE) && r.args[0] as i64 == fd && r.ret == 0),
+        "close of the passwd fd"
+    );
+    assert!(
+        read.flags & blackbox_recorder::wire::BB_F_DATA_SNAPPED as u16 != 0,
+        "snapped flag"
+    );
+
+    // bash's redirected echo: write(1, "hi\n").
+    assert!(
+        recs.iter().any(|r| r.pid == bash_pid
+            && r.is_exit(nr::WRITE)
+            && r.data.as_deref() == Some(&b"hi\n"[..])),
+        "write of hi"
+    );
+    // connect to the listener, with the sockaddr and the socket's tuple.
+    let conn = recs
+        .iter()
+        .find(|r| r.pid == bash_pid && r.is_exit(nr::CONNECT))
+        .expect("connect exit");
+    assert_eq!(conn.ret, 0);
+    assert_eq!(
+        conn.sockaddr,
+        Some(SockAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
+    );
+    match &conn.tuple {
+        Some(SockTuple::V4(local, remote)) => {
+            assert_eq!(*remote, SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+            assert_eq!(*local.ip(), Ipv4Addr::LOCALHOST);
+            assert_ne!(local.port(), 0);
+        }
+        other => panic!("connect tuple {other:?}"),
+    }
+    assert!(
+        recs.iter()
+            .any(|r| r.pid == bash_pid && r.is_exit(nr::SOCKET) && r.ret >= 0),
+        "socket"
+    );
+    assert!(
+        recs.iter().any(|r| r.pid == bash_pid
+            && r.is_exit(nr::WRITE)
+            && r.data.as_deref() == Some(&b"ping\n"[..])),
+        "write to the socket"
+    );
+
+    // Exits: status of bash (7) and cat (0).
+    let bash_exit = recs
+        .iter()
+        .find(|r| r.kind == "procexit" && r.pid == bash_pid)
+        .expect("procexit bash");
+    assert_eq!(bash_exit.exit_code, 7 << 8);
+    let cat_exit = recs
+        .iter()
+        .find(|r| r.kind == "procexit" && r.pid == cat)
+        .expect("procexit cat");
+    assert_eq!(cat_exit.exit_code, 0);
+
+    // Every enter is followed by its exit on the same thread (except execve of
+    // a new image, whose enter is in the old one, and exits that never return).
+    let losses = c.losses().expect("losses");
+    assert_eq!(losses.dropped(), 0, "{losses:?}");
+    assert!(losses.records >= recs.len() as u64);
+    c.unregister().expect("unregister");
+}
+
+#[test]
+fn sub_cgroups_count_as_the_container() {
+    let mut env = TestEnv::new("sub");
+    let before = env.sub_cgroup("pre/inner");
+    let mut recorder = Recorder::open(&env.options).expect("open");
+    let mut c = recorder
+        .register(
+            &CgroupRef::Path(env.cgroup.clone()),
+            RecordingPolicy::default(),
+        )
+        .expect("register");
+    // Created after registration: the cgroup_mkdir program adds it.
+    let after = env.sub_cgroup("post");
+    let mut pids = Vec::new();
+    for cg in [&before, &after] {
+        let mut ch = command_in_cgroup("/usr/bin/cat", cg)
+            .arg("/etc/hostname")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        pids.push((ch.id(), std::fs::metadata(cg).expect("cg").ino()));
+        ch.wait().expect("wait");
+    }
+    let recs = collect_until(&mut c, WAIT, |r| {
+        pids.iter()
+            .all(|(p, _)| r.iter().any(|x| x.kind == "procexit" && x.pid == *p))
+    });
+    for (pid, cgid) in &pids {
+        let mine: Vec<_> = recs.iter().filter(|r| r.pid == *pid).collect();
+        assert!(
+            mine.iter().any(|r| r.is_exit(nr::EXECVE)),
+            "execve of {pid} in sub-cgroup {cgid}"
+        );
+        assert!(
+            mine.iter().all(|r| r.cgroup_id == *cgid),
+            "records of {pid} carry the sub-cgroup id"
+        );
+    }
+}
+
+#[test]
+fn a_full_ring_counts_drops_and_the_child_is_unaffected() {
+    let env = TestEnv::new("full");
+    let mut recorder = Recorder::open(&env.options).expect("open");
+    let policy = RecordingPolicy {
+        ring_bytes: 16 << 10,
+        ..RecordingPolicy::default()
+    };
+    let mut c = recorder
+        .register(&CgroupRef::Path(env.cgroup.clone()), policy)
+        .expect("register");
+    // ~40k syscalls, nobody draining.
+    let status = command_in_cgroup("/bin/dd", &env.cgroup)
+        .args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=20000"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("dd");
+    assert!(
+        status.success(),
+        "the recorded child must not be affected by a full ring"
+    );
+    let losses = c.losses().expect("losses");
+    assert!(losses.ringbuf_full > 1000, "drops counted: {losses:?}");
+    assert!(losses.ringbuf_full_bytes > 0);
+    let mut drained = 0u64;
+    c.drain(|_| drained += 1);
+    assert!(
+        drained > 0 && drained <= losses.records,
+        "drained {drained}, {losses:?}"
+    );
+}
+
+#[test]
+fn pins_are_reused_by_this_and_other_processes() {
+    let env = TestEnv::new("pins");
+    let first = Recorder::open(&env.options).expect("first open");
+    assert_eq!(first.load_outcome(), LoadOutcome::Loaded);
+    let second = Recorder::open(&env.options).expect("second open");
+    assert_eq!(second.load_outcome(), LoadOutcome::Reused);
+    assert_eq!(first.version_dir(), second.version_dir());
+    let name = second
+        .version_dir()
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(name, blackbox_recorder::pins::version_dir_name());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_blackbox-recorder-ctl"))
+        .args(["open", "--pin-root"])
+        .arg(&env.options.pin_root)
+        .output()
+        .expect("run blackbox-recorder-ctl");
+    assert!(
+        out.status.success(),
+        "ctl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "reused");
+    // Still exactly one version directory, no partial loads.
+    let dirs: Vec<_> = std::fs::read_dir(&env.options.pin_root)
+        .expect("pin root")
+        .flatten()
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+}
+
+#[test]
+fn unregister_removes_the_entry_and_stale_entries_are_cleaned() {
+    let mut env = TestEnv::new("unreg");
+    let mut recorder = Recorder::open(&env.options).expect("open");
+    let mut c = recorder
+        .register(
+            &CgroupRef::Path(env.cgroup.clone()),
+            RecordingPolicy::default(),
+        )
+        .expect("register");
+    let key = c.key();
+    assert!(recorder.registered().contains(&key));
+    assert!(matches!(
+        recorder.register(&CgroupRef::Id(key), RecordingPolicy::default()),
+        Err(blackbox_recorder::RecorderError::AlreadyRegistered(k)) if k == key
+    ));
+    c.unregister().expect("unregister");
+    assert!(!recorder.registered().contains(&key));
+    let status = command_in_cgroup("/usr/bin/true", &env.cgroup)
+        .status()
+        .expect("true");
+    assert!(status.success());
+    let mut after = 0;
+    c.poll_records(Duration::from_millis(200), |_| after += 1)
+        .expect("poll");
+    assert_eq!(after, 0, "records after unregister");
+
+    // A shim that dies without unregistering: its cgroup goes away, the next registration cleans up.
+    let crashed = env.sibling_cgroup("crashed");
+    let leaked = recorder
+        .register(
+            &CgroupRef::Path(crashed.clone()),
+            RecordingPolicy::default(),
+        )
+        .expect("register crashed");
+    let leaked_key = leaked.key();
+    std::mem::forget(leaked);
+    std::fs::remove_dir(&crashed).expect("rmdir crashed cgroup");
+    assert!(recorder.registered().contains(&leaked_key));
+    let other = env.sibling_cgroup("next");
+    let next = recorder
+        .register(&CgroupRef::Path(other), RecordingPolicy::default())
+        .expect("register next");
+    let keys = recorder.registered();
+    assert!(!keys.contains(&leaked_key), "stale entry removed");
+    assert!(keys.contains(&next.key()));
+}
