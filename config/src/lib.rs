@@ -6,7 +6,12 @@
 //! without root.
 
 mod error;
+mod node;
 mod runtime_options;
 
 pub use error::ConfigError;
+pub use node::{
+    AnnotationError, ContainerPolicy, NodeConfig, RecordingConfig, ANNOTATION_PREFIX,
+    DEFAULT_NODE_CONFIG_PATH, MAX_SNAPLEN,
+};
 pub use runtime_options::{RuntimeOptions, DEFAULT_RUNTIME_OPTIONS_PATH};

@@ -1,0 +1,269 @@
+//! The node configuration, `/etc/blackbox/config.toml`, and the per-container
+//! recording policy that pod annotations can narrow.
+//!
+//! A missing file means the defaults; a file that is present must be valid:
+//! an unknown key or a bad value is an error naming the file, the line and
+//! the key, never silently ignored.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use crate::error::{line_column, ConfigError};
+
+/// Where the node configuration lives.
+pub const DEFAULT_NODE_CONFIG_PATH: &str = "/etc/blackbox/config.toml";
+
+/// The largest data buffer recorded per syscall (the eBPF side's limit).
+pub const MAX_SNAPLEN: u32 = 65_535;
+
+/// Annotation prefix blackbox reads (containerd passes `blackbox.io/*` pod
+/// annotations through to the container's OCI spec).
+pub const ANNOTATION_PREFIX: &str = "blackbox.io/";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    pub recording: RecordingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Record containers at all.
+    pub enabled: bool,
+    /// Bytes of data kept per read/write/send/recv (sysdig's default: 80).
+    pub snaplen: u32,
+    /// Size of each container's ring buffer (a power of two, ≥ 4096).
+    pub ring_buffer_bytes: u32,
+    /// Refuse to start a container whose recording cannot start.
+    pub fail_closed: bool,
+    /// Per-container working directories (captures being written).
+    pub work_dir: PathBuf,
+    /// Where the eBPF programs and maps are pinned (bpffs).
+    pub bpf_pin_root: PathBuf,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            snaplen: 80,
+            ring_buffer_bytes: 8 << 20,
+            fail_closed: false,
+            work_dir: PathBuf::from("/var/lib/blackbox/work"),
+            bpf_pin_root: PathBuf::from("/sys/fs/bpf/blackbox"),
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Loads the file; a file that does not exist means the defaults.
+    pub fn load_or_default(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map_or((1, 1), |span| line_column(text, span.start));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                reason: e.message().to_string(),
+            }
+        })?;
+        config.recording.validate(path)?;
+        Ok(config)
+    }
+}
+
+impl RecordingConfig {
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: format!("recording.{key}"),
+            reason,
+        };
+        check_snaplen(self.snaplen).map_err(|r| invalid("snaplen", r))?;
+        if !self.ring_buffer_bytes.is_power_of_two() || self.ring_buffer_bytes < 4096 {
+            return Err(invalid(
+                "ring_buffer_bytes",
+                format!("{} is not a power of two ≥ 4096", self.ring_buffer_bytes),
+            ));
+        }
+        for (key, dir) in [
+            ("work_dir", &self.work_dir),
+            ("bpf_pin_root", &self.bpf_pin_root),
+        ] {
+            if !dir.is_absolute() {
+                return Err(invalid(
+                    key,
+                    format!("{} is not an absolute path", dir.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_snaplen(snaplen: u32) -> Result<(), String> {
+    if snaplen == 0 || snaplen > MAX_SNAPLEN {
+        return Err(format!("{snaplen} is outside 1..={MAX_SNAPLEN}"));
+    }
+    Ok(())
+}
+
+/// What is recorded for one container: the node's settings, narrowed by the
+/// container's `blackbox.io/*` annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPolicy {
+    pub enabled: bool,
+    pub snaplen: u32,
+    pub ring_buffer_bytes: u32,
+    pub fail_closed: bool,
+}
+
+/// An annotation with a value blackbox cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("annotation {key}={value:?}: {reason}")]
+pub struct AnnotationError {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl ContainerPolicy {
+    /// The policy for a container with these OCI annotations. Recognised:
+    /// `blackbox.io/record` (`true`/`false`), `blackbox.io/snaplen` (bytes),
+    /// `blackbox.io/fail-closed` (`true`/`false`). Any other `blackbox.io/`
+    /// key is an error, so a typo is not silently a no-op.
+    pub fn from_annotations(
+        node: &RecordingConfig,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Self, AnnotationError> {
+        let mut policy = ContainerPolicy {
+            enabled: node.enabled,
+            snaplen: node.snaplen,
+            ring_buffer_bytes: node.ring_buffer_bytes,
+            fail_closed: node.fail_closed,
+        };
+        let mut keys: Vec<&String> = annotations
+            .keys()
+            .filter(|k| k.starts_with(ANNOTATION_PREFIX))
+            .collect();
+        keys.sort();
+        for key in keys {
+            let value = &annotations[key];
+            let err = |reason: String| AnnotationError {
+                key: key.clone(),
+                value: value.clone(),
+                reason,
+            };
+            match &key[ANNOTATION_PREFIX.len()..] {
+                "record" => policy.enabled = parse_bool(value).map_err(err)?,
+                "fail-closed" => policy.fail_closed = parse_bool(value).map_err(err)?,
+                "snaplen" => {
+                    let n: u32 = value
+                        .parse()
+                        .map_err(|_| err("not a number of bytes".into()))?;
+                    check_snaplen(n).map_err(err)?;
+                    policy.snaplen = n;
+                }
+                _ => {
+                    return Err(err(
+                        "unknown blackbox annotation (known: record, snaplen, fail-closed)".into(),
+                    ))
+                }
+            }
+        }
+        Ok(policy)
+    }
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse(Path::new("/etc/blackbox/config.toml"), text)
+    }
+
+    #[test]
+    fn missing_file_is_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = NodeConfig::load_or_default(&dir.path().join("none.toml")).expect("ok");
+        assert_eq!(config, NodeConfig::default());
+        assert!(config.recording.enabled);
+        assert_eq!(config.recording.snaplen, 80);
+    }
+
+    #[test]
+    fn values_are_read_and_checked() {
+        let c = parse("[recording]\nsnaplen = 4096\nfail_closed = true\n").expect("ok");
+        assert_eq!(c.recording.snaplen, 4096);
+        assert!(c.recording.fail_closed);
+        let e = parse("[recording]\nsnaplen = 70000\n").expect_err("too big");
+        assert!(e.to_string().contains("recording.snaplen"), "{e}");
+        let e = parse("[recording]\nring_buffer_bytes = 5000\n").expect_err("not a power of two");
+        assert!(e.to_string().contains("ring_buffer_bytes"), "{e}");
+        let e = parse("[recording]\nwork_dir = \"rel\"\n").expect_err("relative");
+        assert!(e.to_string().contains("work_dir"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_positioned() {
+        let e = parse("[recording]\nsnaplen = 80\nsnap_len = 1\n").expect_err("unknown");
+        assert!(
+            e.to_string().starts_with("/etc/blackbox/config.toml:3:1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn annotations_narrow_the_policy() {
+        let node = RecordingConfig::default();
+        let mut a = HashMap::new();
+        a.insert("blackbox.io/snaplen".to_string(), "1024".to_string());
+        a.insert("blackbox.io/record".to_string(), "false".to_string());
+        a.insert("io.kubernetes.cri.sandbox-id".to_string(), "x".to_string());
+        let p = ContainerPolicy::from_annotations(&node, &a).expect("ok");
+        assert_eq!(p.snaplen, 1024);
+        assert!(!p.enabled);
+    }
+
+    #[test]
+    fn bad_annotations_are_named() {
+        let node = RecordingConfig::default();
+        for (k, v) in [
+            ("blackbox.io/snaplen", "lots"),
+            ("blackbox.io/snaplen", "0"),
+            ("blackbox.io/record", "maybe"),
+            ("blackbox.io/recrod", "false"),
+        ] {
+            let a = HashMap::from([(k.to_string(), v.to_string())]);
+            let e = ContainerPolicy::from_annotations(&node, &a).expect_err("bad");
+            assert_eq!(e.key, k);
+        }
+    }
+}
