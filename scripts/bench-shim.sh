@@ -57,15 +57,15 @@ done
 if [[ -n ${BENCH_SHIM:-} ]]; then
     shim_src=$BENCH_SHIM
 else
-    log "building the release shim"
-    (cd "$repo" && cargo build --release -p blackbox-shim) >&2
-    shim_src=${CARGO_TARGET_DIR:-$repo/target}/release/containerd-shim-blackbox-v2
+    log "building the shim (cargo profile \"shim\": size-optimised release)"
+    (cd "$repo" && cargo build --profile shim -p blackbox-shim) >&2
+    shim_src=${CARGO_TARGET_DIR:-$repo/target}/shim/containerd-shim-blackbox-v2
 fi
 [[ -x $shim_src ]] || die "no shim binary at $shim_src"
 if [[ -n ${BENCH_SHIM:-} ]]; then
     shim_desc="$shim_src (given as BENCH_SHIM)"
 else
-    shim_desc="release build of $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    shim_desc="shim-profile build of $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
     if [[ -n $(git -C "$repo" status --porcelain -- shim config Cargo.toml Cargo.lock 2>/dev/null) ]]; then
         shim_desc+=" with uncommitted changes in shim/, config/ or Cargo.*"
     fi

@@ -14,6 +14,13 @@ pub struct Layout {
     pub ttrpc_address: std::path::PathBuf,
     pub config: std::path::PathBuf,
     pub blackbox_runtime_config: std::path::PathBuf,
+    /// blackbox's node config for this run (`BLACKBOX_CONFIG` in containerd's
+    /// environment, inherited by the shims): work dir and bpffs pins of its own.
+    pub blackbox_node_config: std::path::PathBuf,
+    /// Where the run's shims write their captures.
+    pub blackbox_work: std::path::PathBuf,
+    /// The run's own eBPF pin root, never a real install's.
+    pub bpf_pin_root: std::path::PathBuf,
     /// runc's `--root` for every runtime, so nothing lands in /run/containerd/runc.
     pub runc_root: std::path::PathBuf,
     pub fifo_dir: std::path::PathBuf,
@@ -34,6 +41,13 @@ impl Layout {
             ttrpc_address: dir.join("containerd.sock.ttrpc"),
             config: dir.join("config.toml"),
             blackbox_runtime_config: dir.join("blackbox-runtime.toml"),
+            blackbox_node_config: dir.join("blackbox-config.toml"),
+            blackbox_work: dir.join("blackbox-work"),
+            bpf_pin_root: Path::new("/sys/fs/bpf").join(format!(
+                "blackbox-it-{}",
+                dir.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            )),
             runc_root: state.join("runc"),
             fifo_dir: state.join("fifo"),
             state,
@@ -52,6 +66,16 @@ impl Layout {
             .join(namespace)
             .join(id)
     }
+}
+
+/// blackbox's node config for a private run: everything under the run's own dirs.
+#[must_use]
+pub fn blackbox_node_toml(layout: &Layout) -> String {
+    format!(
+        "[recording]\nwork_dir = \"{}\"\nbpf_pin_root = \"{}\"\n",
+        layout.blackbox_work.display(),
+        layout.bpf_pin_root.display()
+    )
 }
 
 /// containerd 1.6 config (version 2) for a private instance with handlers `runc` and `blackbox`.

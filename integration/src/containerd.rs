@@ -13,7 +13,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::cmd;
-use crate::config::{blackbox_runtime_toml, containerd_toml, Layout};
+use crate::config::{blackbox_node_toml, blackbox_runtime_toml, containerd_toml, Layout};
 use crate::host;
 use crate::prereq::HostTools;
 
@@ -60,6 +60,7 @@ impl Containerd {
             &layout.blackbox_runtime_config,
             blackbox_runtime_toml(&layout, &tools.runc),
         )?;
+        fs::write(&layout.blackbox_node_config, blackbox_node_toml(&layout))?;
         let me = Containerd {
             layout,
             tools,
@@ -87,6 +88,7 @@ impl Containerd {
             .env_clear()
             .env("PATH", path)
             .env("HOME", "/root")
+            .env("BLACKBOX_CONFIG", &self.layout.blackbox_node_config)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -221,6 +223,15 @@ impl Containerd {
             .clone();
         for cg in cgroups {
             host::remove_cgroup_tree(&cg);
+        }
+        // The run's eBPF pins (programs, maps, links): gone with the run.
+        if self.layout.bpf_pin_root.exists() {
+            if let Err(e) = fs::remove_dir_all(&self.layout.bpf_pin_root) {
+                eprintln!(
+                    "teardown: could not unpin {}: {e}",
+                    self.layout.bpf_pin_root.display()
+                );
+            }
         }
         if std::env::var_os("BLACKBOX_IT_KEEP").is_some() {
             eprintln!("teardown: keeping {}", self.layout.dir.display());

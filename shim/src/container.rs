@@ -47,6 +47,10 @@ pub struct Container {
     /// the container when its init exits; so do we.
     pub kill_all_on_exit: bool,
     pub rootfs_mounted: bool,
+    /// The OCI spec's annotations (pod metadata, `blackbox.io/*` policy).
+    pub annotations: std::collections::HashMap<String, String>,
+    /// The container's flight recording, when it is recorded.
+    pub recording: Option<crate::recording::ContainerRecording>,
 }
 
 /// Reads and checks the bundle's config.json before anything is done with it.
@@ -117,6 +121,8 @@ impl Container {
             execs: HashMap::new(),
             options,
             rootfs_mounted: false,
+            annotations: spec.annotations().clone().unwrap_or_default(),
+            recording: None,
         };
         if let Err(e) = container.create_init(req).await {
             container.undo_create().await;
@@ -172,6 +178,12 @@ impl Container {
         }
         self.init.pid = read_pid(&pid_file).await?;
         Ok(())
+    }
+
+    /// Removes a container whose Create is refused after `runc create`
+    /// succeeded (fail-closed recording).
+    pub async fn abort_create(&mut self) {
+        self.undo_create().await;
     }
 
     /// Undoes a failed create: runc's state and the rootfs mount. The
@@ -334,6 +346,9 @@ impl Container {
             )));
         }
         self.init.drain_output().await;
+        if let Some(recording) = self.recording.as_mut() {
+            recording.stop(&self.id).await;
+        }
         if let Err(e) = self
             .runc
             .delete(&self.id, Some(&DeleteOpts::new().force(true)))

@@ -16,6 +16,7 @@ mod logging;
 mod oom;
 mod options;
 mod process;
+mod recording;
 mod runc_exec;
 mod service;
 mod spawn;
@@ -46,8 +47,10 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread runs the task service: the shim waits on runc and the
+    // kernel, and blocking work goes to spawn_blocking. It halves the
+    // shim's threads and keeps its memory within budget.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -12,7 +12,9 @@ use containerd_shim::{
 use log::error;
 use tokio::sync::{mpsc, Mutex};
 
-use crate::{container, events, exits, logging, spawn, task::TaskService};
+use crate::{
+    container, events, exits, logging, recording::RecordingService, spawn, task::TaskService,
+};
 
 pub struct BlackboxShim {
     exit: Arc<ExitSignal>,
@@ -72,6 +74,7 @@ impl Shim for BlackboxShim {
             events: events.clone(),
             exit: self.exit.clone(),
             oom_tx,
+            recording: Arc::new(RecordingService::from_node_config()),
         };
         match monitor_subscribe(Topic::Pid).await {
             Ok(subscription) => {

@@ -37,6 +37,7 @@ use crate::{
     io::Stdio,
     oom, options,
     process::wait_exit,
+    recording::{ContainerInfo, RecordingService},
 };
 
 pub type Containers = Arc<Mutex<HashMap<String, Container>>>;
@@ -47,6 +48,7 @@ pub struct TaskService {
     pub events: EventSender,
     pub exit: Arc<ExitSignal>,
     pub oom_tx: mpsc::UnboundedSender<String>,
+    pub recording: Arc<RecordingService>,
 }
 
 fn ttrpc_result<T>(r: Result<T>) -> ttrpc::Result<T> {
@@ -63,8 +65,9 @@ impl TaskService {
                 req.id
             )));
         }
-        let container = Container::create(&self.namespace, &req, options).await?;
+        let mut container = Container::create(&self.namespace, &req, options).await?;
         let pid = container.init.pid;
+        self.start_recording(&mut container).await?;
         if let Some(cgroup) = oom::memory_cgroup(pid) {
             oom::watch(cgroup, req.id.clone(), self.oom_tx.clone());
         } else {
@@ -91,6 +94,37 @@ impl TaskService {
             pid: u32::try_from(pid).unwrap_or_default(),
             ..Default::default()
         })
+    }
+
+    /// Arms the recorder between `runc create` and `runc start`, so the
+    /// container's first instruction is already recorded.
+    async fn start_recording(&self, container: &mut Container) -> Result<()> {
+        let info = ContainerInfo {
+            namespace: self.namespace.clone(),
+            id: container.id.clone(),
+            bundle: container.bundle.clone(),
+            init_pid: container.init.pid,
+            annotations: container.annotations.clone(),
+        };
+        let recording = Arc::clone(&self.recording);
+        // Opening the recorder may load and pin the eBPF programs: blocking work.
+        let started = tokio::task::spawn_blocking(move || recording.start(&info))
+            .await
+            .map_err(|e| other(format!("start recording: {e}")))?;
+        match started {
+            Ok(r) => container.recording = r,
+            Err(not) if not.fail_closed => {
+                container.abort_create().await;
+                return Err(crate::errors::precondition(format!(
+                    "container {} refused: recording could not start and the policy is fail-closed: {}",
+                    container.id, not.reason
+                )));
+            }
+            Err(not) => {
+                warn!(container = container.id.as_str(); "running unrecorded: {}", not.reason);
+            }
+        }
+        Ok(())
     }
 
     async fn do_start(&self, req: StartRequest) -> Result<StartResponse> {

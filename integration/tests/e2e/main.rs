@@ -14,6 +14,7 @@ mod ctr_oom;
 mod ctr_pause;
 mod ctr_restart;
 mod ctr_stats;
+mod rec_capture;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ fn cases() -> Vec<Case> {
         cri_pod::cases(),
         cri_exec::cases(),
         cri_shims::cases(),
+        rec_capture::cases(),
     ]
     .into_iter()
     .flatten()
