@@ -301,13 +301,17 @@ stop_sleeper() {
 }
 
 measure_shim() {
-    local rt=$1 pid st roll uss
+    local rt=$1 pid st roll uss bpf_kib
     pid=$(shim_of "$2")
     st=/proc/$pid/status
     roll=/proc/$pid/smaps_rollup
     uss=$(($(kib_field Private_Clean "$roll") + $(kib_field Private_Dirty "$roll")))
+    # Resident pages of the recorder's ring buffer and other BPF maps
+    # (anon_inode:bpf-ringbuf / bpf-map mappings): excluded from the budget.
+    bpf_kib=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { bpf = ($0 ~ /bpf/) } bpf && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps")
     {
         printf 'VmRSS (MiB)\t%s\t%s\n' "$rt" "$(mib "$(kib_field VmRSS "$st")")"
+        printf 'VmRSS without BPF map mappings (MiB)\t%s\t%s\n' "$rt" "$(mib "$(($(kib_field VmRSS "$st") - bpf_kib))")"
         printf 'Pss (MiB)\t%s\t%s\n' "$rt" "$(mib "$(kib_field Pss "$roll")")"
         printf 'USS = Private_Clean + Private_Dirty (MiB)\t%s\t%s\n' "$rt" "$(mib "$uss")"
         printf 'threads\t%s\t%s\n' "$rt" "$(kib_field Threads "$st")"

@@ -35,6 +35,7 @@ cleanup() {
   [[ -n "$CTRD_PID" ]] && kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
   grep -F "$WORK" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$WORK"
+  [[ -n "${PIN_ROOT:-}" ]] && rm -rf "$PIN_ROOT"
 }
 trap cleanup EXIT
 
@@ -63,8 +64,17 @@ TOML
 echo "--- the handler it added:"
 sed -n '/runtimes.blackbox\]/,$p' "$WORK/config.toml"
 
+# blackbox's node config for this demo: captures and eBPF pins of its own.
+PIN_ROOT="/sys/fs/bpf/blackbox-demo-$$"
+cat > "$WORK/etc/config.toml" <<TOML
+[recording]
+work_dir = "$WORK/work"
+bpf_pin_root = "$PIN_ROOT"
+TOML
+
 say "starting containerd with that config"
-PATH="$WORK/bin:$PATH" containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
+BLACKBOX_CONFIG="$WORK/etc/config.toml" PATH="$WORK/bin:$PATH" \
+  containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
 CTRD_PID=$!
 for _ in $(seq 50); do
   ctr --address "$WORK/containerd.sock" version >/dev/null 2>&1 && break
@@ -121,6 +131,13 @@ echo "exit code: $BB_RC"
 say "what the blackbox shim logged (containerd's log, one line per event, container id on each)"
 grep -F 'runtime=io.containerd.blackbox.v2' "$WORK/containerd.log" | sed 's/^/  /' | tail -n 12
 
+say "what the flight recorder saw (the capture, read by Debian's sysdig)"
+CAPTURE="$WORK/work/demo/demo-blackbox/capture.scap"
+ls -l "$CAPTURE"
+sysdig -r "$CAPTURE" -p '*%evt.num %proc.exe %evt.type %fd.name %evt.args' \
+  "evt.dir=< and (evt.type in (execve, connect, chmod, fchmodat, rename, unlink, unlinkat) or (evt.type in (open, openat) and fd.name in (/etc/shadow, /tmp/dropper.sh, /tmp/loot)))" \
+  | cut -c1-160 | sed 's/^/  /'
+
 say "result"
 if [[ $RUNC_RC -eq $BB_RC ]]; then
   echo "same behaviour under both runtimes (exit $BB_RC)."
@@ -128,5 +145,5 @@ else
   echo "DIFFERENT exit codes: runc $RUNC_RC, blackbox $BB_RC" >&2
   exit 1
 fi
-echo "Recording (eBPF capture), live Falco rules and the sealed evidence archive join this demo"
-echo "as they land; see README.md and docs/."
+echo "The capture above was written live by the shim; live Falco rules and the sealed, signed"
+echo "evidence archive join this demo as they land; see README.md and docs/."

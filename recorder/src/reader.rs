@@ -1,7 +1,7 @@
 //! One container's reader: waits on its ring buffer with a timeout (the
 //! programs do not wake it per record) and decodes what it drains.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,8 +80,22 @@ impl ContainerRecorder {
     /// at most `timeout`. Returns whether it became readable; drain either way,
     /// since records written without wakeup do not make it readable.
     pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        self.wait_or_wake(timeout, None)
+    }
+
+    /// [`Self::wait`], also returning as soon as `wake` (an eventfd or a
+    /// pipe the owner writes to when it wants the reader to stop) is
+    /// readable, so a stop does not sit out the poll interval.
+    pub fn wait_or_wake(
+        &mut self,
+        timeout: Duration,
+        wake: Option<BorrowedFd<'_>>,
+    ) -> Result<bool> {
         let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(self.ring.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(self.ring.as_fd(), PollFlags::POLLIN)];
+        if let Some(wake) = wake {
+            fds.push(PollFd::new(wake, PollFlags::POLLIN));
+        }
         match poll(&mut fds, timeout) {
             Ok(n) => Ok(n > 0),
             Err(nix::errno::Errno::EINTR) => Ok(false),

@@ -9,6 +9,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    os::fd::{AsFd, FromRawFd, OwnedFd},
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -40,6 +41,8 @@ pub struct RecordingService {
 /// A container being recorded.
 pub struct ContainerRecording {
     stop: Arc<AtomicBool>,
+    /// Written to on stop, so the reader leaves its poll at once.
+    wake: Arc<OwnedFd>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -105,6 +108,7 @@ impl RecordingService {
             reason,
             fail_closed: policy.fail_closed,
         };
+        let armed = Instant::now();
         let cgroup = unified_cgroup_of(info.init_pid)
             .ok_or_else(|| fail(format!("pid {} has no cgroup-v2 path", info.init_pid)))?;
         let reader = self
@@ -123,17 +127,20 @@ impl RecordingService {
         let writer = CaptureWriter::create(&capture, &meta, Some(&rootfs))
             .map_err(|e| fail(format!("capture {}: {e}", capture.display())))?;
         let stop = Arc::new(AtomicBool::new(false));
+        let wake = Arc::new(new_eventfd().map_err(|e| fail(format!("eventfd: {e}")))?);
         let id = info.id.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("rec-{}", &id[..id.len().min(11)]))
             .spawn({
                 let stop = stop.clone();
-                move || record_until_stopped(&id, reader, writer, &stop)
+                let wake = wake.clone();
+                move || record_until_stopped(&id, reader, writer, &stop, &wake)
             })
             .map_err(|e| fail(format!("start the reader thread: {e}")))?;
-        info!(container = info.id.as_str(); "recording to {} (snaplen {})", capture.display(), policy.snaplen);
+        info!(container = info.id.as_str(); "recording to {} (snaplen {}, armed in {:?})", capture.display(), policy.snaplen, armed.elapsed());
         Ok(Some(ContainerRecording {
             stop,
+            wake,
             thread: Some(thread),
         }))
     }
@@ -179,6 +186,9 @@ impl ContainerRecording {
     /// finishes on its own.
     pub async fn stop(&mut self, container_id: &str) -> bool {
         self.stop.store(true, Ordering::SeqCst);
+        let one = 1u64.to_ne_bytes();
+        // A failed wake only costs one poll interval.
+        let _ = nix::unistd::write(self.wake.as_fd(), &one);
         let Some(thread) = self.thread.take() else {
             return true;
         };
@@ -202,13 +212,14 @@ fn record_until_stopped(
     mut reader: ContainerRecorder,
     mut writer: CaptureWriter,
     stop: &AtomicBool,
+    wake: &OwnedFd,
 ) {
     let clock: BootClock = *reader.clock();
     let mut push_errors = 0u64;
     let mut last_flush = Instant::now();
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        if let Err(e) = reader.wait(POLL) {
+        if let Err(e) = reader.wait_or_wake(POLL, Some(wake.as_fd())) {
             warn!(container = id; "ring buffer poll: {e}");
         }
         reader.drain(|record| {
@@ -253,6 +264,17 @@ fn record_until_stopped(
         Ok(summary) => info!(container = id; "capture closed: {summary:?}"),
         Err(e) => error!(container = id; "close capture: {e}"),
     }
+}
+
+fn new_eventfd() -> std::io::Result<OwnedFd> {
+    // SAFETY: eventfd has no memory-safety preconditions; the result is
+    // checked before it is owned.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by eventfd and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn boot_now_ns() -> u64 {

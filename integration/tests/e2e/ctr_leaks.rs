@@ -73,7 +73,24 @@ fn lifecycle_leaks(env: &Env, rt: Runtime) -> Result<()> {
         );
         Ok(last.is_empty().then_some(()))
     });
-    clean.with_context(|| format!("after {CYCLES} cycles:\n  {}", last.join("\n  ")))
+    clean.with_context(|| format!("after {CYCLES} cycles:\n  {}", last.join("\n  ")))?;
+    if rt == Runtime::Blackbox {
+        // No container stays registered with the eBPF recorder (this test
+        // runs alone, so no other container of the run is being recorded).
+        let options = blackbox_recorder::RecorderOptions {
+            pin_root: env.containerd.layout.bpf_pin_root.clone(),
+            mount_bpffs: false,
+            cgroup2_root: None,
+        };
+        let recorder = blackbox_recorder::Recorder::open(&options)
+            .context("open the run's pinned recorder")?;
+        let registered = recorder.registered();
+        ensure!(
+            registered.is_empty(),
+            "cgroups still registered with the recorder after {CYCLES} cycles: {registered:?}"
+        );
+    }
+    Ok(())
 }
 
 /// A container whose program does not exist: create fails the same way under both shims and
