@@ -28,6 +28,25 @@ pub enum ConfigError {
     },
 }
 
+/// Deserializes a TOML file's text, positioning any error at its line and
+/// column; `path` only names the source in errors.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    text: &str,
+) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |span| line_column(text, span.start));
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            reason: e.message().to_string(),
+        }
+    })
+}
+
 /// Turns a byte offset into a 1-based (line, column) pair.
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -12,7 +12,7 @@ use std::{
 
 use serde::Deserialize;
 
-use crate::error::{line_column, ConfigError};
+use crate::error::{parse_toml, ConfigError};
 
 /// Where the node configuration lives.
 pub const DEFAULT_NODE_CONFIG_PATH: &str = "/etc/blackbox/config.toml";
@@ -74,17 +74,7 @@ impl NodeConfig {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((1, 1), |span| line_column(text, span.start));
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                reason: e.message().to_string(),
-            }
-        })?;
+        let config: Self = parse_toml(path, text)?;
         config.recording.validate(path)?;
         Ok(config)
     }

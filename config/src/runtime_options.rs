@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_column, ConfigError};
+use crate::error::{parse_toml, ConfigError};
 
 /// Where `blackbox install` writes the runtime options file.
 pub const DEFAULT_RUNTIME_OPTIONS_PATH: &str = "/etc/blackbox/runtime.toml";
@@ -69,17 +69,7 @@ impl RuntimeOptions {
 
     /// Parses runtime options from `text`; `path` only names the source in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let options: Self = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((1, 1), |span| line_column(text, span.start));
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                reason: e.message().to_string(),
-            }
-        })?;
+        let options: Self = parse_toml(path, text)?;
         options.validate(path)?;
         Ok(options)
     }

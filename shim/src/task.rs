@@ -51,6 +51,21 @@ pub struct TaskService {
     pub recording: Arc<RecordingService>,
 }
 
+fn container<'a>(containers: &'a HashMap<String, Container>, id: &str) -> Result<&'a Container> {
+    containers
+        .get(id)
+        .ok_or_else(|| not_found(format!("container {id} not found")))
+}
+
+fn container_mut<'a>(
+    containers: &'a mut HashMap<String, Container>,
+    id: &str,
+) -> Result<&'a mut Container> {
+    containers
+        .get_mut(id)
+        .ok_or_else(|| not_found(format!("container {id} not found")))
+}
+
 fn ttrpc_result<T>(r: Result<T>) -> ttrpc::Result<T> {
     r.map_err(to_ttrpc)
 }
@@ -129,9 +144,7 @@ impl TaskService {
 
     async fn do_start(&self, req: StartRequest) -> Result<StartResponse> {
         let mut containers = self.containers.lock().await;
-        let c = containers
-            .get_mut(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container_mut(&mut containers, &req.id)?;
         let pid = if req.exec_id.is_empty() {
             let pid = c.start_init().await?;
             self.events.publish(TaskStart {
@@ -158,9 +171,7 @@ impl TaskService {
 
     async fn do_delete(&self, req: DeleteRequest) -> Result<DeleteResponse> {
         let mut containers = self.containers.lock().await;
-        let c = containers
-            .get_mut(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container_mut(&mut containers, &req.id)?;
         let (pid, status, exited_at) = if req.exec_id.is_empty() {
             c.delete_init().await?;
             let p = &c.init;
@@ -206,9 +217,7 @@ impl TaskService {
             .map_err(|e| invalid(format!("invalid exec process spec: {e}")))?;
         spec.set_terminal(Some(req.terminal));
         let mut containers = self.containers.lock().await;
-        let c = containers
-            .get_mut(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container_mut(&mut containers, &req.id)?;
         let stdio = Stdio {
             stdin: req.stdin.clone(),
             stdout: req.stdout.clone(),
@@ -227,9 +236,7 @@ impl TaskService {
 
     async fn do_state(&self, req: StateRequest) -> Result<StateResponse> {
         let containers = self.containers.lock().await;
-        let c = containers
-            .get(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container(&containers, &req.id)?;
         let p = c.process(&req.exec_id)?;
         Ok(StateResponse {
             id: p.id.clone(),
@@ -249,9 +256,7 @@ impl TaskService {
 
     async fn do_pids(&self, req: PidsRequest) -> Result<PidsResponse> {
         let containers = self.containers.lock().await;
-        let c = containers
-            .get(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container(&containers, &req.id)?;
         let pids = c.pids().await?;
         let mut processes = Vec::with_capacity(pids.len());
         for pid in pids {
@@ -288,9 +293,7 @@ impl TaskService {
 
     async fn do_kill(&self, req: KillRequest) -> Result<Empty> {
         let mut containers = self.containers.lock().await;
-        let c = containers
-            .get_mut(&req.id)
-            .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+        let c = container_mut(&mut containers, &req.id)?;
         debug!(container = req.id.as_str(); "kill {} signal {} all={}", req.exec_id, req.signal, req.all);
         c.kill(&req.exec_id, req.signal, req.all).await?;
         Ok(Empty::new())
@@ -299,9 +302,7 @@ impl TaskService {
     async fn do_wait(&self, req: WaitRequest) -> Result<WaitResponse> {
         let rx = {
             let containers = self.containers.lock().await;
-            let c = containers
-                .get(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container(&containers, &req.id)?;
             c.process(&req.exec_id)?.subscribe_exit()
         };
         // Waited for without the lock: every other request goes on meanwhile.
@@ -320,9 +321,7 @@ impl TaskService {
     async fn do_stats(&self, req: StatsRequest) -> Result<StatsResponse> {
         let pid = {
             let containers = self.containers.lock().await;
-            let c = containers
-                .get(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container(&containers, &req.id)?;
             c.init.pid
         };
         if pid <= 0 {
@@ -377,9 +376,7 @@ impl Task for TaskService {
     async fn pause(&self, _ctx: &TtrpcContext, req: PauseRequest) -> ttrpc::Result<Empty> {
         let result = async {
             let mut containers = self.containers.lock().await;
-            let c = containers
-                .get_mut(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container_mut(&mut containers, &req.id)?;
             c.pause().await?;
             self.events.publish(TaskPaused {
                 container_id: req.id.clone(),
@@ -394,9 +391,7 @@ impl Task for TaskService {
     async fn resume(&self, _ctx: &TtrpcContext, req: ResumeRequest) -> ttrpc::Result<Empty> {
         let result = async {
             let mut containers = self.containers.lock().await;
-            let c = containers
-                .get_mut(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container_mut(&mut containers, &req.id)?;
             c.resume().await?;
             self.events.publish(TaskResumed {
                 container_id: req.id.clone(),
@@ -429,9 +424,7 @@ impl Task for TaskService {
     async fn resize_pty(&self, _ctx: &TtrpcContext, req: ResizePtyRequest) -> ttrpc::Result<Empty> {
         let result = async {
             let containers = self.containers.lock().await;
-            let c = containers
-                .get(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container(&containers, &req.id)?;
             let p = c.process(&req.exec_id)?;
             let master = p
                 .console
@@ -447,9 +440,7 @@ impl Task for TaskService {
     async fn close_io(&self, _ctx: &TtrpcContext, req: CloseIORequest) -> ttrpc::Result<Empty> {
         let result = async {
             let mut containers = self.containers.lock().await;
-            let c = containers
-                .get_mut(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container_mut(&mut containers, &req.id)?;
             let p = c.process_mut(&req.exec_id)?;
             if req.stdin {
                 p.copiers.stdin_keepalive = None;
@@ -470,9 +461,7 @@ impl Task for TaskService {
                 serde_json::from_slice(&any.value)
                     .map_err(|e| invalid(format!("invalid resources: {e}")))?;
             let containers = self.containers.lock().await;
-            let c = containers
-                .get(&req.id)
-                .ok_or_else(|| not_found(format!("container {} not found", req.id)))?;
+            let c = container(&containers, &req.id)?;
             c.update(&resources).await?;
             Ok(Empty::new())
         }
