@@ -16,6 +16,11 @@ export RUST_BACKTRACE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every test runner's output is kept, to print one total at the end.
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
+run_tests() { "$@" 2>&1 | tee -a "$RESULTS"; }
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -26,7 +31,7 @@ step "build every binary (the shim and the CLI are used by the end-to-end suite)
 cargo build --workspace --bins
 
 step "unit tests"
-cargo test --workspace --exclude blackbox-integration
+run_tests cargo test --workspace --exclude blackbox-integration
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "the privileged tests need root (they start a private containerd and load eBPF programs)" >&2
@@ -34,4 +39,8 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 step "end-to-end tests: a private containerd, runc's shim and blackbox's side by side"
-cargo test -p blackbox-integration -- --test-threads=1
+run_tests cargo test -p blackbox-integration -- --test-threads=1
+
+# One closing line for the whole suite (each runner above printed its own).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntotal: %d passed, %d failed\n", p, f; exit (f > 0) }' "$RESULTS"
