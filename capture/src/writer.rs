@@ -164,7 +164,17 @@ impl CaptureWriter {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::create(path).map_err(io)?;
+        // Data buffers can hold secrets: readable by root only.
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?
+        };
         let sync = file.try_clone().map_err(io)?;
 
         let (users, groups) = users_and_groups(rootfs);

@@ -119,8 +119,15 @@ impl RecordingService {
             .work_dir
             .join(&info.namespace)
             .join(&info.id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| fail(format!("create {}: {e}", dir.display())))?;
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            // Captures hold what containers read and wrote: root only.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| fail(format!("create {}: {e}", dir.display())))?;
+        }
         let capture = dir.join("capture.scap");
         let meta = capture_meta(info, &cgroup);
         let rootfs = info.bundle.join("rootfs");
@@ -130,7 +137,7 @@ impl RecordingService {
         let wake = Arc::new(new_eventfd().map_err(|e| fail(format!("eventfd: {e}")))?);
         let id = info.id.to_string();
         let thread = std::thread::Builder::new()
-            .name(format!("rec-{}", &id[..id.len().min(11)]))
+            .name(format!("rec-{}", id.chars().take(11).collect::<String>()))
             .spawn({
                 let stop = stop.clone();
                 let wake = wake.clone();

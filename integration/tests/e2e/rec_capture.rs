@@ -143,6 +143,21 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     wait_for("the capture", Duration::from_secs(10), || {
         Ok(capture.exists().then_some(()))
     })?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        let dir = capture.parent().context("capture has no directory")?;
+        ensure!(
+            mode(&capture)? == 0o600,
+            "capture mode {:o}",
+            mode(&capture)?
+        );
+        ensure!(
+            mode(dir)? == 0o700,
+            "capture directory mode {:o}",
+            mode(dir)?
+        );
+    }
     let events = sysdig(&capture)?;
     ensure!(!events.is_empty(), "sysdig printed no event");
 
