@@ -93,12 +93,12 @@ fn a_recorded_process_reads_back_in_sysdig() {
     // head reads with read(2) and writes with write(2); cat copies with copy_file_range.
     let script =
         format!("head -c 80 /etc/passwd > /dev/null; cat /etc/passwd > {x}; mv {x} {y}; rm {y}");
-    // Like runc: the init starts as "runc:[2:INIT]" (a copy of bash under that name, so its
-    // comm says so), blocks on an exec fifo until "runc start", then execs the container's
+    // Like runc: the init starts as "runc:[2:INIT]" (bash through a symlink of that name, so
+    // its comm says so; a copy could race other tests' forks into ETXTBSY), blocks on an exec fifo until "runc start", then execs the container's
     // command. Its records before that exec must not reach the capture.
     let dir = tempfile::tempdir().expect("tempdir");
     let fake_runc = dir.path().join("runc:[2:INIT]");
-    std::fs::copy("/bin/bash", &fake_runc).expect("copy bash");
+    std::os::unix::fs::symlink("/bin/bash", &fake_runc).expect("symlink bash");
     let fifo = dir.path().join("exec.fifo");
     let cfifo = CString::new(fifo.as_os_str().as_encoded_bytes()).expect("no NUL");
     // SAFETY: a valid NUL-terminated path.

@@ -99,15 +99,17 @@ pub fn same_value(_ty: ParamType, sysdig: &str, ours: &str) -> bool {
 }
 
 /// A process standing in for the container's init (so that `/proc/<pid>` exists). Its
-/// executable is a copy of sleep named like runc's init stage, so that its comm says it has
-/// not exec'd the container's process yet.
+/// executable is a symlink to sleep named like runc's init stage, so that its comm (the
+/// basename of the path executed) says it has not exec'd the container's process yet. A
+/// symlink, not a copy: executing a file just written races parallel tests' forks, which
+/// inherit its write descriptor until they exec (ETXTBSY).
 pub struct FakeInit(pub Child, pub tempfile::TempDir);
 
 impl FakeInit {
     pub fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let exe = dir.path().join("runc:[2:INIT]");
-        std::fs::copy("/bin/sleep", &exe).expect("copy sleep");
+        std::os::unix::fs::symlink("/bin/sleep", &exe).expect("symlink sleep");
         let child = Command::new(&exe)
             .arg("300")
             .stdin(Stdio::null())
