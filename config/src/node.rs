@@ -88,12 +88,7 @@ impl RecordingConfig {
             reason,
         };
         check_snaplen(self.snaplen).map_err(|r| invalid("snaplen", r))?;
-        if !self.ring_buffer_bytes.is_power_of_two() || self.ring_buffer_bytes < 4096 {
-            return Err(invalid(
-                "ring_buffer_bytes",
-                format!("{} is not a power of two ≥ 4096", self.ring_buffer_bytes),
-            ));
-        }
+        check_ring_bytes(self.ring_buffer_bytes).map_err(|r| invalid("ring_buffer_bytes", r))?;
         for (key, dir) in [
             ("work_dir", &self.work_dir),
             ("bpf_pin_root", &self.bpf_pin_root),
@@ -107,6 +102,13 @@ impl RecordingConfig {
         }
         Ok(())
     }
+}
+
+fn check_ring_bytes(bytes: u32) -> Result<(), String> {
+    if !bytes.is_power_of_two() || bytes < 4096 {
+        return Err(format!("{bytes} is not a power of two ≥ 4096"));
+    }
+    Ok(())
 }
 
 fn check_snaplen(snaplen: u32) -> Result<(), String> {
@@ -138,7 +140,8 @@ pub struct AnnotationError {
 impl ContainerPolicy {
     /// The policy for a container with these OCI annotations. Recognised:
     /// `blackbox.io/record` (`true`/`false`), `blackbox.io/snaplen` (bytes),
-    /// `blackbox.io/fail-closed` (`true`/`false`). Any other `blackbox.io/`
+    /// `blackbox.io/fail-closed` (`true`/`false`), `blackbox.io/ring-buffer-bytes`
+    /// (a power of two ≥ 4096: a busy container's ring). Any other `blackbox.io/`
     /// key is an error, so a typo is not silently a no-op.
     pub fn from_annotations(
         node: &RecordingConfig,
@@ -172,9 +175,18 @@ impl ContainerPolicy {
                     check_snaplen(n).map_err(err)?;
                     policy.snaplen = n;
                 }
+                "ring-buffer-bytes" => {
+                    let n: u32 = value
+                        .parse()
+                        .map_err(|_| err("not a number of bytes".into()))?;
+                    check_ring_bytes(n).map_err(err)?;
+                    policy.ring_buffer_bytes = n;
+                }
                 _ => {
                     return Err(err(
-                        "unknown blackbox annotation (known: record, snaplen, fail-closed)".into(),
+                        "unknown blackbox annotation (known: record, snaplen, fail-closed, \
+                         ring-buffer-bytes)"
+                            .into(),
                     ))
                 }
             }
@@ -236,9 +248,14 @@ mod tests {
         let mut a = HashMap::new();
         a.insert("blackbox.io/snaplen".to_string(), "1024".to_string());
         a.insert("blackbox.io/record".to_string(), "false".to_string());
+        a.insert(
+            "blackbox.io/ring-buffer-bytes".to_string(),
+            "16384".to_string(),
+        );
         a.insert("io.kubernetes.cri.sandbox-id".to_string(), "x".to_string());
         let p = ContainerPolicy::from_annotations(&node, &a).expect("ok");
         assert_eq!(p.snaplen, 1024);
+        assert_eq!(p.ring_buffer_bytes, 16384);
         assert!(!p.enabled);
     }
 
@@ -249,6 +266,7 @@ mod tests {
             ("blackbox.io/snaplen", "lots"),
             ("blackbox.io/snaplen", "0"),
             ("blackbox.io/record", "maybe"),
+            ("blackbox.io/ring-buffer-bytes", "5000"),
             ("blackbox.io/recrod", "false"),
         ] {
             let a = HashMap::from([(k.to_string(), v.to_string())]);

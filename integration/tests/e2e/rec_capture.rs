@@ -17,7 +17,10 @@ use blackbox_integration::{cmd::wait_for, Env, Runtime};
 use crate::Case;
 
 pub fn cases() -> Vec<Case> {
-    vec![Case::new("rec", "known_actions_in_sysdig", known_actions).blackbox_only()]
+    vec![
+        Case::new("rec", "known_actions_in_sysdig", known_actions).blackbox_only(),
+        Case::new("rec", "losses_are_counted", losses_are_counted).blackbox_only(),
+    ]
 }
 
 /// One event as sysdig prints it with [`FIELDS`]. Processes are told apart
@@ -242,5 +245,100 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     find(&events, "the init's exit", |e| {
         e.ty == "procexit" && e.proc_name == "sh"
     })?;
+    Ok(())
+}
+
+/// A container that makes syscalls far faster than a tiny ring buffer can be
+/// drained: it runs exactly as it would unrecorded, and the drop events in
+/// its capture add up to the records the kernel side counted as lost.
+fn losses_are_counted(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("flood", rt)?;
+    let ctr = ns.ctr();
+    let count = 300_000;
+    let script = format!("dd if=/dev/zero of=/dev/null bs=1 count={count}");
+    let out = ctr.run(
+        rt,
+        "flood",
+        &[
+            "--rm",
+            "--annotation",
+            "blackbox.io/ring-buffer-bytes=16384",
+        ],
+        &["sh", "-c", &script],
+        None,
+    )?;
+    ensure!(out.code() == 0, "dd exited {}: {}", out.code(), out.stderr);
+    ensure!(
+        out.stderr.contains(&format!("{count}+0 records out")),
+        "dd's result changed: {}",
+        out.stderr
+    );
+
+    // What the kernel side counted, from the shim's closing log line.
+    let log = &env.containerd.layout.log;
+    let mut line = String::new();
+    wait_for(
+        "the capture's closing log line",
+        Duration::from_secs(10),
+        || {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            Ok(text
+                .lines()
+                .find(|l| {
+                    l.contains("capture closed")
+                        && l.contains(&format!("namespace={}", ns.name))
+                        && l.contains("container=flood")
+                })
+                .map(|l| line = l.to_string()))
+        },
+    )?;
+    let counter = |name: &str| -> Result<u64> {
+        let at = line
+            .find(&format!("{name}: "))
+            .with_context(|| format!("no {name} in {line}"))?;
+        let digits: String = line[at + name.len() + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().with_context(|| format!("{name} in {line}"))
+    };
+    let lost = counter("ringbuf_full")? + counter("no_ring")? + counter("scratch_overflow")?;
+    ensure!(
+        lost > 0,
+        "a 16 KiB ring lost nothing under {count} syscalls: {line}"
+    );
+
+    // What the capture says: the drop events' ratios (sysdig shows them with -D).
+    let capture = env
+        .containerd
+        .layout
+        .blackbox_work
+        .join(&ns.name)
+        .join("flood")
+        .join("capture.scap");
+    let out = Command::new("/usr/bin/sysdig")
+        .arg("-D")
+        .arg("-r")
+        .arg(&capture)
+        .args(["-p", "%evt.dir %evt.arg.ratio", "evt.type=drop"])
+        .output()
+        .context("running /usr/bin/sysdig (apt-get install sysdig)")?;
+    ensure!(
+        out.status.success(),
+        "sysdig failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut in_capture = 0u64;
+    for l in text.lines().filter(|l| l.starts_with('>')) {
+        let ratio = l.split_whitespace().nth(1).unwrap_or_default();
+        in_capture += ratio
+            .parse::<u64>()
+            .with_context(|| format!("drop event ratio in {l:?}"))?;
+    }
+    ensure!(
+        in_capture == lost,
+        "the capture's drop events add up to {in_capture}, the kernel counted {lost} lost"
+    );
     Ok(())
 }
