@@ -58,9 +58,19 @@ state = "$WORK/state"
 
 [plugins."io.containerd.grpc.v1.cri"]
   disable_apparmor = true
+
+# runc's state stays in the demo's directory; 'blackbox install' copies the
+# runc handler's options (this Root) into blackbox's runtime options file.
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  Root = "$WORK/runc"
 TOML
 "$BIN/blackbox" install --config "$WORK/config.toml" --blackbox-dir "$WORK/etc" \
   --bin-dir "$WORK/bin" --source-dir "$BIN"
+echo "--- blackbox's runtime options, copied from the runc handler:"
+grep -v '^#' "$WORK/etc/runtime.toml" | sed '/^$/d'
 echo "--- the handler it added:"
 sed -n '/runtimes.blackbox\]/,$p' "$WORK/config.toml"
 
@@ -116,7 +126,7 @@ run_in() {
 
 say "the suspicious container under runc's shim (io.containerd.runc.v2)"
 set +e
-run_in io.containerd.runc.v2 demo-runc
+run_in io.containerd.runc.v2 demo-runc --runc-root "$WORK/runc"
 RUNC_RC=$?
 set -e
 echo "exit code: $RUNC_RC"
