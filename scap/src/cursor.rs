@@ -25,6 +25,32 @@ impl<'a> Cursor<'a> {
         self.buf.len() - self.pos
     }
 
+    /// Reads one entry of a metadata list, framed by a u32 length that counts
+    /// itself and must be at least `min_len`: returns the entry's offset and
+    /// a cursor over the rest of it.
+    pub(crate) fn framed_entry(
+        &mut self,
+        min_len: usize,
+        length_what: &'static str,
+        block: &'static str,
+        entry_what: &'static str,
+    ) -> Result<(u64, Cursor<'a>), ReadError> {
+        let at = self.offset();
+        let len = self.u32(length_what)? as usize;
+        if len < min_len || len - 4 > self.remaining() {
+            return Err(ReadError::corrupt(
+                at,
+                block,
+                format!(
+                    "entry length {len}, {} bytes left in the block",
+                    self.remaining() + 4
+                ),
+            ));
+        }
+        let body = self.take(len - 4, entry_what)?;
+        Ok((at, Cursor::new(body, at + 4)))
+    }
+
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ReadError> {
         if n > self.remaining() {
             return Err(ReadError::Truncated {

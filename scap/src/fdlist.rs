@@ -222,19 +222,7 @@ impl ThreadFds {
         let tid = c.u64("fd list")?;
         let mut fds = Vec::new();
         while c.remaining() >= 4 {
-            let at = c.offset();
-            let len = c.u32("fd entry length")? as usize;
-            if len < 4 || len - 4 > c.remaining() {
-                return Err(ReadError::corrupt(
-                    at,
-                    "fd list",
-                    format!(
-                        "entry length {len}, {} bytes left in the block",
-                        c.remaining() + 4
-                    ),
-                ));
-            }
-            let mut e = Cursor::new(c.take(len - 4, "fd entry")?, at + 4);
+            let (at, mut e) = c.framed_entry(4, "fd entry length", "fd list", "fd entry")?;
             fds.push(Self::decode_entry(&mut e, at)?);
         }
         Ok(Self { tid, fds })

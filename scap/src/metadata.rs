@@ -153,20 +153,9 @@ impl ProcessInfo {
         let mut out = Vec::new();
         let mut c = Cursor::new(body, base);
         while c.remaining() >= 4 {
-            let at = c.offset();
-            let len = c.u32("process entry length")? as usize;
-            if len < 4 || len - 4 > c.remaining() {
-                return Err(ReadError::corrupt(
-                    at,
-                    "process list",
-                    format!(
-                        "entry length {len}, {} bytes left in the block",
-                        c.remaining() + 4
-                    ),
-                ));
-            }
-            let entry = c.take(len - 4, "process entry")?;
-            out.push(Self::decode_entry(&mut Cursor::new(entry, at + 4))?);
+            let (_, mut entry) =
+                c.framed_entry(4, "process entry length", "process list", "process entry")?;
+            out.push(Self::decode_entry(&mut entry)?);
         }
         Ok(out)
     }
@@ -269,19 +258,7 @@ pub(crate) fn decode_users(
     let mut groups = Vec::new();
     let mut c = Cursor::new(body, base);
     while c.remaining() >= 4 {
-        let at = c.offset();
-        let len = c.u32("user list entry length")? as usize;
-        if len < 5 || len - 4 > c.remaining() {
-            return Err(ReadError::corrupt(
-                at,
-                "user list",
-                format!(
-                    "entry length {len}, {} bytes left in the block",
-                    c.remaining() + 4
-                ),
-            ));
-        }
-        let mut e = Cursor::new(c.take(len - 4, W)?, at + 4);
+        let (at, mut e) = c.framed_entry(5, "user list entry length", "user list", W)?;
         match e.u8(W)? {
             0 => users.push(UserInfo {
                 uid: e.u32(W)?,
