@@ -17,9 +17,15 @@ export RUST_BACKTRACE=1
 step() { printf '\n==> %s\n' "$*"; }
 
 # Every test runner's output is kept, to print one total at the end.
+# A failing runner does not stop the suite: the later ones still run, so one
+# CI run shows every failure, and the script fails at the end.
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"' EXIT
-run_tests() { "$@" 2>&1 | tee -a "$RESULTS"; }
+run_tests() {
+  if ! "$@" 2>&1 | tee -a "$RESULTS"; then
+    echo "FAILED: $*" | tee -a "$RESULTS"
+  fi
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -35,12 +41,13 @@ run_tests cargo test --workspace --exclude blackbox-integration
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "the privileged tests need root (they start a private containerd and load eBPF programs)" >&2
-  exit 1
+  echo "FAILED: not root" >>"$RESULTS"
+else
+  step "end-to-end tests: a private containerd, runc's shim and blackbox's side by side"
+  run_tests cargo test -p blackbox-integration -- --test-threads=1
 fi
-
-step "end-to-end tests: a private containerd, runc's shim and blackbox's side by side"
-run_tests cargo test -p blackbox-integration -- --test-threads=1
 
 # One closing line for the whole suite (each runner above printed its own).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "\ntotal: %d passed, %d failed\n", p, f; exit (f > 0) }' "$RESULTS"
+     /^FAILED: / { r++ }
+     END { printf "\ntotal: %d passed, %d failed", p, f; if (r) printf ", %d runner(s) failed (see FAILED: above)", r; printf "\n"; exit (f > 0 || r > 0) }' "$RESULTS"

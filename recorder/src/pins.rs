@@ -52,6 +52,15 @@ pub(crate) fn ensure_bpffs(pin_root: &Path, mount_if_missing: bool) -> Result<()
             reason: format!("{} is not bpffs", probe.display()),
         });
     }
+    // Two shims starting together on a fresh node would both see no bpffs and
+    // both mount it, the second mount hiding the first one's pins. Serialize on
+    // the mount point's directory and look again once the lock is held.
+    let mount_point = File::open(BPFFS).map_err(|e| RecorderError::io(BPFFS, e))?;
+    let _lock = Flock::lock(mount_point, FlockArg::LockExclusive)
+        .map_err(|(_, e)| RecorderError::io(BPFFS, io::Error::from(e)))?;
+    if is_bpffs(Path::new(BPFFS))? {
+        return Ok(());
+    }
     nix::mount::mount(
         Some("bpf"),
         BPFFS,

@@ -184,11 +184,17 @@ fn records_a_container_process_and_nothing_else() {
             && r.data.as_deref() == Some(&b"hi\n"[..])),
         "write of hi"
     );
-    // connect to the listener, with the sockaddr and the socket's tuple.
+    // connect to the listener, with the sockaddr and the socket's tuple. bash may
+    // connect elsewhere first (glibc asks nscd over AF_UNIX on some hosts, and
+    // fails with ENOENT): take the IPv4 one.
     let conn = recs
         .iter()
-        .find(|r| r.pid == bash_pid && r.is_exit(nr::CONNECT))
-        .expect("connect exit");
+        .find(|r| {
+            r.pid == bash_pid
+                && r.is_exit(nr::CONNECT)
+                && matches!(r.sockaddr, Some(SockAddr::V4(_)))
+        })
+        .expect("IPv4 connect exit");
     assert_eq!(conn.ret, 0);
     assert_eq!(
         conn.sockaddr,
