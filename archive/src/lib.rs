@@ -1,0 +1,1 @@
+//! Sealed, signed per-container forensic archives: working directory, sealing, verification, reading.

@@ -1,0 +1,1 @@
+//! Falco rules engine: loader, condition grammar, field registry, evaluation, outputs.
