@@ -91,8 +91,14 @@ fn a_recorded_process_reads_back_in_sysdig() {
     let x = format!("/tmp/bbcap-{}-x", std::process::id());
     let y = format!("/tmp/bbcap-{}-y", std::process::id());
     // head reads with read(2) and writes with write(2); cat copies with copy_file_range.
-    let script =
-        format!("head -c 80 /etc/passwd > /dev/null; cat /etc/passwd > {x}; mv {x} {y}; rm {y}");
+    // The test binary itself, re-run as `io-child`, adds vectored I/O, a socketpair, fcntl,
+    // mmap/mprotect and shutdown (see `child_io_calls`).
+    let exe = std::env::current_exe().expect("test binary");
+    let script = format!(
+        "head -c 80 /etc/passwd > /dev/null; cat /etc/passwd > {x}; mv {x} {y}; rm {y}; \
+         {IO_CHILD}=1 {} --exact child_io_calls --test-threads=1 > /dev/null",
+        exe.display()
+    );
     // Like runc: the init starts as "runc:[2:INIT]" (bash through a symlink of that name, so
     // its comm says so; a copy could race other tests' forks into ETXTBSY), blocks on an exec fifo until "runc start", then execs the container's
     // command. Its records before that exec must not reach the capture.
@@ -348,9 +354,145 @@ fn a_recorded_process_reads_back_in_sysdig() {
             || s(&unlink, "evt.args").contains(&format!("path={y}")),
         "{unlink}"
     );
+    // The io child (the test binary, whose threads are named after the test).
+    let ev = |ty: &str, dir: &str| -> Value {
+        find(
+            &|j| {
+                s(j, "evt.type") == ty
+                    && s(j, "evt.dir") == dir
+                    && s(j, "proc.name").starts_with("privileged")
+            },
+            &format!("{ty} {dir} of the io child"),
+        )
+    };
+    let writev = ev("writev", "<");
+    assert_eq!(s(&writev, "evt.arg.data"), "writev:vectored", "{writev}");
+    assert!(s(&writev, "evt.args").starts_with("res=15 "), "{writev}");
+    assert!(s(&ev("writev", ">"), "evt.args").contains("size=15"));
+    let readv = ev("readv", "<");
+    assert_eq!(s(&readv, "fd.name"), "/etc/hostname", "{readv}");
+    let hostname = std::fs::read("/etc/hostname").expect("hostname");
+    assert!(
+        s(&readv, "evt.args").starts_with(&format!("res={} size=64 ", hostname.len())),
+        "{readv}"
+    );
+    let pair = ev("socketpair", "<");
+    assert!(s(&pair, "evt.args").starts_with("res=0 fd1="), "{pair}");
+    let sendmsg = ev("sendmsg", "<");
+    assert_eq!(s(&sendmsg, "evt.arg.data"), "sendmsg:data", "{sendmsg}");
+    assert!(s(&ev("sendmsg", ">"), "evt.args").contains("size=12"));
+    let recvmsg = ev("recvmsg", "<");
+    assert_eq!(s(&recvmsg, "evt.arg.data"), "sendmsg:data", "{recvmsg}");
+    let fcntl = ev("fcntl", ">");
+    assert!(
+        s(&fcntl, "evt.args").contains("cmd=26(F_DUPFD_CLOEXEC)"),
+        "{fcntl}"
+    );
+    // The child's own mprotect of its page to PROT_READ|PROT_EXEC (ld.so's come first).
+    find(
+        &|j| {
+            s(j, "evt.type") == "mprotect"
+                && s(j, "proc.name").starts_with("privileged")
+                && s(j, "evt.args").ends_with("length=4096 prot=5(PROT_READ|PROT_EXEC) ")
+        },
+        "mprotect to PROT_EXEC",
+    );
+    find(
+        &|j| {
+            s(j, "evt.type") == "mmap"
+                && s(j, "proc.name").starts_with("privileged")
+                && s(j, "evt.args").contains(
+                    "length=4096 prot=3(PROT_READ|PROT_WRITE) flags=10(MAP_PRIVATE|MAP_ANONYMOUS)",
+                )
+        },
+        "mmap of an anonymous page",
+    );
+    let shutdown = ev("shutdown", ">");
+    assert!(
+        s(&shutdown, "evt.args").contains("how=1(SHUT_WR)"),
+        "{shutdown}"
+    );
+    assert!(s(&ev("pipe", "<"), "evt.args").starts_with("res=0 fd1="));
+
     // The init exits last.
     find(
         &|j| s(j, "evt.type") == "procexit" && j["thread.tid"].as_u64() == Some(u64::from(init)),
         "the init's procexit",
     );
+}
+
+/// Env var that turns [`child_io_calls`] into a workload of the test above.
+const IO_CHILD: &str = "BB_CAPTURE_IO_CHILD";
+
+/// Not a test of its own: run by `a_recorded_process_reads_back_in_sysdig` in the cgroup, it
+/// makes the calls whose events have no shell equivalent. A no-op otherwise.
+#[test]
+fn child_io_calls() {
+    if std::env::var_os(IO_CHILD).is_none() {
+        return;
+    }
+    fn ok(what: &str, r: isize) -> isize {
+        assert!(r >= 0, "{what}: {}", std::io::Error::last_os_error());
+        r
+    }
+    fn iov(b: &[u8]) -> libc::iovec {
+        libc::iovec {
+            iov_base: b.as_ptr() as *mut libc::c_void,
+            iov_len: b.len(),
+        }
+    }
+    // SAFETY: plain syscalls on buffers and fds owned here, which outlive the calls.
+    unsafe {
+        let out = [iov(b"writev:"), iov(b"vectored")];
+        ok("writev", libc::writev(1, out.as_ptr(), 2));
+        let fd = ok(
+            "open",
+            libc::open(c"/etc/hostname".as_ptr(), libc::O_RDONLY) as isize,
+        ) as i32;
+        let mut buf = [0u8; 64];
+        let into = [libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        }];
+        ok("readv", libc::readv(fd, into.as_ptr(), 1));
+        ok("fcntl", libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 20) as isize);
+
+        let mut sv = [0i32; 2];
+        ok(
+            "socketpair",
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) as isize,
+        );
+        let parts = [iov(b"sendmsg:"), iov(b"data")];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = parts.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = 2;
+        ok("sendmsg", libc::sendmsg(sv[0], &msg, 0));
+        ok("shutdown", libc::shutdown(sv[0], libc::SHUT_WR) as isize);
+        let mut got = [0u8; 12];
+        let into = [libc::iovec {
+            iov_base: got.as_mut_ptr().cast(),
+            iov_len: got.len(),
+        }];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = into.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = 1;
+        ok("recvmsg", libc::recvmsg(sv[1], &mut msg, libc::MSG_WAITALL));
+
+        let mut p = [0i32; 2];
+        ok("pipe", libc::pipe(p.as_mut_ptr()) as isize);
+        let page = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(page, libc::MAP_FAILED, "mmap");
+        ok(
+            "mprotect",
+            libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC) as isize,
+        );
+    }
+    std::process::exit(0);
 }

@@ -149,4 +149,65 @@ static __always_inline void bb_blob_sockaddr(struct bb_build *b, int slot, __u8 
 	bb_blob_user_bytes(b, slot, BB_BLOB_SOCKADDR, arg, uptr, len);
 }
 
+
+/* struct iovec as user space lays it out on 64-bit. */
+struct bb_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+/*
+ * The payload of a vectored I/O: the first min(done, snaplen) bytes gathered
+ * from the iovecs in order (at most BB_MAX_IOV of them), and in *total the
+ * sum of their iov_len. done <= 0: an empty data blob.
+ */
+static __always_inline void bb_blob_iov_data(struct bb_build *b, int slot, __u8 arg, __u64 iov_uptr,
+					     __u64 iovcnt, __s64 done, __u32 snaplen, __u64 *total)
+{
+	__u64 want = done > 0 ? (__u64)done : 0;
+	if (want > snaplen) {
+		want = snaplen;
+		b->flags |= BB_F_DATA_SNAPPED;
+	}
+	*total = 0;
+	__u64 off = b->off;
+	if (off > BB_SMALL_AREA)
+		return;
+	__u64 copied = 0;
+	for (int i = 0; i < BB_MAX_IOV; i++) {
+		if ((__u64)i >= iovcnt)
+			break;
+		struct bb_iovec iov;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)(iov_uptr + i * sizeof(iov)))) {
+			b->flags |= BB_F_READ_FAILED;
+			break;
+		}
+		*total += iov.len;
+		if (copied >= want)
+			continue;
+		__u64 chunk = want - copied;
+		if (chunk > iov.len)
+			chunk = iov.len;
+		/* Both below 64 KiB: what the verifier needs to bound the write. */
+		chunk &= BB_MAX_SNAPLEN;
+		copied &= BB_MAX_SNAPLEN;
+		if (chunk && bpf_probe_read_user(b->buf + off + copied, chunk, (const void *)iov.base)) {
+			b->flags |= BB_F_READ_FAILED;
+			break;
+		}
+		copied += chunk;
+	}
+	bb_set_blob(b, slot, copied & BB_MAX_SNAPLEN, BB_BLOB_DATA, arg);
+}
+
+/* A u64 computed here (not read from the user), as an 8-byte blob. */
+static __always_inline void bb_blob_u64(struct bb_build *b, int slot, __u8 kind, __u64 v)
+{
+	__u64 off = b->off;
+	if (off > BB_SMALL_AREA)
+		return;
+	*(__u64 *)(b->buf + off) = v;
+	bb_set_blob(b, slot, sizeof(v), kind, BB_ARG_NONE);
+}
+
 #endif /* BLACKBOX_RECORD_H */

@@ -79,6 +79,39 @@ int BPF_PROG(bb_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* Offsets in struct msghdr (64-bit). */
+#define BB_MSG_NAME 0
+#define BB_MSG_NAMELEN 8
+#define BB_MSG_IOV 16
+#define BB_MSG_IOVLEN 24
+
+/*
+ * sendmsg/recvmsg: the msghdr's address (msg_name, as passed to sendmsg or as
+ * filled by recvmsg), the socket's tuple, the data and the iov total.
+ */
+static __always_inline void bb_blobs_msghdr(struct bb_build *b, struct task_struct *task, __u64 *a,
+					    long ret, __u32 snaplen)
+{
+	struct {
+		__u64 name;
+		__u32 namelen;
+		__u32 _pad;
+		__u64 iov;
+		__u64 iovlen;
+	} m;
+	if (bpf_probe_read_user(&m, sizeof(m), (const void *)a[1])) {
+		b->flags |= BB_F_READ_FAILED;
+		bb_blob_tuple(b, 1, task, (__s64)a[0]);
+		return;
+	}
+	bb_blob_sockaddr(b, 0, 1, m.name, (__s64)(__s32)m.namelen);
+	bb_blob_tuple(b, 1, task, (__s64)a[0]);
+	__u64 total = 0;
+	bb_blob_iov_data(b, 2, 1, m.iov, m.iovlen, ret, snaplen, &total);
+	bb_blob_u64(b, 3, BB_BLOB_IOV_LEN, total);
+}
+
+
 /* The blobs of a syscall exit. Anything not listed is recorded with its raw args only. */
 static __always_inline void bb_exit_blobs(struct bb_build *b, const struct bb_container_cfg *cfg,
 					  __u32 nr, long ret)
@@ -102,6 +135,36 @@ static __always_inline void bb_exit_blobs(struct bb_build *b, const struct bb_co
 		bb_blob_sockaddr(b, 0, 4, a[4], (__s64)(__s32)a[5]);
 		bb_blob_tuple(b, 1, task, (__s64)a[0]);
 		bb_blob_data(b, 2, 1, a[1], ret, cfg->snaplen);
+		break;
+	case BB_NR_READV:
+	case BB_NR_WRITEV:
+	case BB_NR_PREADV:
+	case BB_NR_PWRITEV:
+	case BB_NR_PREADV2:
+	case BB_NR_PWRITEV2: {
+		__u64 total = 0;
+		bb_blob_iov_data(b, 0, 1, a[1], a[2], ret, cfg->snaplen, &total);
+		bb_blob_u64(b, 1, BB_BLOB_IOV_LEN, total);
+		break;
+	}
+	case BB_NR_SENDMSG:
+	case BB_NR_RECVMSG:
+		bb_blobs_msghdr(b, task, a, ret, cfg->snaplen);
+		break;
+	case BB_NR_PIPE:
+	case BB_NR_PIPE2:
+		/* int fds[2], filled on success. */
+		if (ret == 0)
+			bb_blob_user_bytes(b, 0, BB_BLOB_RAW, 0, a[0], 8);
+		break;
+	case BB_NR_SOCKETPAIR:
+		if (ret == 0)
+			bb_blob_user_bytes(b, 0, BB_BLOB_RAW, 3, a[3], 8);
+		break;
+	case BB_NR_SENDFILE:
+		/* off_t *offset, advanced by the call; NULL: the file's own position. */
+		if (a[2])
+			bb_blob_user_bytes(b, 0, BB_BLOB_RAW, 2, a[2], 8);
 		break;
 	case BB_NR_OPEN:
 	case BB_NR_CREAT:

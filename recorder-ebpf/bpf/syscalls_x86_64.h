@@ -70,4 +70,17 @@
 #define BB_NR_UNSHARE 272
 #define BB_NR_PTRACE 101
 
+#define BB_NR_MPROTECT 10
+#define BB_NR_MUNMAP 11
+#define BB_NR_PIPE 22
+#define BB_NR_SENDFILE 40
+#define BB_NR_SHUTDOWN 48
+#define BB_NR_SOCKETPAIR 53
+#define BB_NR_FCNTL 72
+#define BB_NR_PREADV 295
+#define BB_NR_PWRITEV 296
+#define BB_NR_PIPE2 293
+#define BB_NR_PREADV2 327
+#define BB_NR_PWRITEV2 328
+
 #endif

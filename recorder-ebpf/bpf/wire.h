@@ -51,6 +51,8 @@ typedef signed long long __s64;
 #define BB_BLOB_ARGV 7      /* the new image's argv area: "argv0\0argv1\0..." */
 #define BB_BLOB_ENV 8       /* the new image's environment area: "K=V\0..." */
 #define BB_BLOB_OPEN_HOW 9  /* struct open_how (openat2), raw from user memory */
+#define BB_BLOB_RAW 10      /* raw bytes from user memory after the call (int fds[2] of pipe/socketpair, sendfile's offset) */
+#define BB_BLOB_IOV_LEN 11  /* __u64: sum of iov_len over the call's iovecs (at most BB_MAX_IOV of them) */
 
 #define BB_ARG_NONE 0xff    /* bb_blob.arg when the blob does not come from one argument */
 
@@ -62,13 +64,16 @@ typedef signed long long __s64;
 #define BB_SOCKADDR_MAX 128   /* sizeof(struct sockaddr_storage) */
 #define BB_DEFAULT_SNAPLEN 80 /* sysdig's default */
 #define BB_MAX_SNAPLEN 65535  /* SCAP parameter lengths are u16 */
+#define BB_MAX_IOV 16         /* iovecs looked at for vectored I/O data (readv, sendmsg, ...) */
 /*
  * The per-CPU scratch area a record is built in before bpf_ringbuf_output.
  * Blobs other than the data blob add up to at most 4 * BB_PATH_MAX + fixed
  * parts (< 32 KiB); the data blob comes last and is at most BB_MAX_SNAPLEN.
+ * Gathering it from several iovecs, the verifier only knows each piece's
+ * offset and length to be below 64 KiB each: hence two 64 KiB areas.
  */
 #define BB_SMALL_AREA 32768
-#define BB_SCRATCH_SIZE (BB_SMALL_AREA + 65536)
+#define BB_SCRATCH_SIZE (BB_SMALL_AREA + 2 * 65536)
 
 /* Map sizes. */
 #define BB_MAX_CGROUPS 16384   /* cgroups (containers and their sub-cgroups) */

@@ -7,9 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use blackbox_recorder_ebpf::wire::{
     bb_blob, bb_hdr, bb_proc_exit_rec, bb_proc_info, bb_sock_tuple, bb_syscall_rec, BB_ARG_NONE,
-    BB_BLOB_ARGV, BB_BLOB_DATA, BB_BLOB_ENV, BB_BLOB_OPEN_HOW, BB_BLOB_PATH, BB_BLOB_PROC,
-    BB_BLOB_SOCKADDR, BB_BLOB_STRING, BB_BLOB_TUPLE, BB_KIND_PROC_EXIT, BB_KIND_SYS_ENTER,
-    BB_KIND_SYS_EXIT, BB_MAX_BLOBS, BB_NR_NONE,
+    BB_BLOB_ARGV, BB_BLOB_DATA, BB_BLOB_ENV, BB_BLOB_IOV_LEN, BB_BLOB_OPEN_HOW, BB_BLOB_PATH,
+    BB_BLOB_PROC, BB_BLOB_RAW, BB_BLOB_SOCKADDR, BB_BLOB_STRING, BB_BLOB_TUPLE, BB_KIND_PROC_EXIT,
+    BB_KIND_SYS_ENTER, BB_KIND_SYS_EXIT, BB_MAX_BLOBS, BB_NR_NONE,
 };
 
 use crate::wire_pod::read_wire;
@@ -109,6 +109,10 @@ pub enum BlobKind {
     Env,
     /// `struct open_how` (openat2).
     OpenHow,
+    /// Raw bytes from user memory after the call (pipe/socketpair fds, sendfile's offset).
+    Raw,
+    /// `u64`: the sum of `iov_len` over the call's iovecs.
+    IovLen,
     /// A kind this reader does not know.
     Unknown(u8),
 }
@@ -125,6 +129,8 @@ impl BlobKind {
             BB_BLOB_ARGV => Self::Argv,
             BB_BLOB_ENV => Self::Env,
             BB_BLOB_OPEN_HOW => Self::OpenHow,
+            BB_BLOB_RAW => Self::Raw,
+            BB_BLOB_IOV_LEN => Self::IovLen,
             _ => Self::Unknown(k),
         }
     }
@@ -308,6 +314,31 @@ impl<'a> SyscallRecord<'a> {
     /// The I/O payload (may be shorter than the I/O: see `BB_F_DATA_SNAPPED`).
     pub fn data(&self) -> Option<&'a [u8]> {
         self.blob(BlobKind::Data).map(|b| b.data)
+    }
+
+    /// The sum of `iov_len` over the iovecs of a vectored call (readv, writev, sendmsg, ...).
+    pub fn iov_len(&self) -> Option<u64> {
+        self.blob(BlobKind::IovLen)
+            .and_then(|b| <[u8; 8]>::try_from(b.data).ok())
+            .map(u64::from_ne_bytes)
+    }
+
+    /// The two `int`s of a raw blob (the fds of pipe/pipe2/socketpair).
+    pub fn raw_fd_pair(&self) -> Option<(i32, i32)> {
+        let b = self.blob(BlobKind::Raw)?.data;
+        let word = |i: usize| {
+            b.get(i * 4..i * 4 + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map(i32::from_ne_bytes)
+        };
+        Some((word(0)?, word(1)?))
+    }
+
+    /// A raw blob read as one `u64` (sendfile's updated offset).
+    pub fn raw_u64(&self) -> Option<u64> {
+        self.blob(BlobKind::Raw)
+            .and_then(|b| <[u8; 8]>::try_from(b.data).ok())
+            .map(u64::from_ne_bytes)
     }
 
     /// The process info of an exec or of a clone child.

@@ -394,3 +394,133 @@ fn unregister_removes_the_entry_and_stale_entries_are_cleaned() {
     assert!(!keys.contains(&leaked_key), "stale entry removed");
     assert!(keys.contains(&next.key()));
 }
+
+/// Env var that turns [`child_vectored_io`] into the workload of
+/// [`vectored_io_and_fd_pairs_are_recorded_with_data`] (this test binary re-run in the cgroup).
+const VECTORED_CHILD: &str = "BB_TEST_VECTORED_CHILD";
+
+/// Not a test of its own: the child side of the vectored I/O test, a no-op otherwise.
+#[test]
+fn child_vectored_io() {
+    if std::env::var_os(VECTORED_CHILD).is_none() {
+        return;
+    }
+    fn check(what: &str, r: isize) -> usize {
+        assert!(r >= 0, "{what}: {}", std::io::Error::last_os_error());
+        r as usize
+    }
+    fn iov(b: &[u8]) -> libc::iovec {
+        libc::iovec {
+            iov_base: b.as_ptr() as *mut libc::c_void,
+            iov_len: b.len(),
+        }
+    }
+    // SAFETY: plain syscalls on buffers and fds owned here, all of which outlive the calls.
+    unsafe {
+        let mut p = [0i32; 2];
+        check(
+            "pipe2",
+            libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) as isize,
+        );
+        let out = [iov(b"hello "), iov(b"vectored")];
+        check("writev", libc::writev(p[1], out.as_ptr(), 2));
+        let (mut a, mut b) = ([0u8; 4], [0u8; 100]);
+        let into = [
+            libc::iovec {
+                iov_base: a.as_mut_ptr().cast(),
+                iov_len: a.len(),
+            },
+            libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            },
+        ];
+        assert_eq!(check("readv", libc::readv(p[0], into.as_ptr(), 2)), 14);
+
+        let mut sv = [0i32; 2];
+        check(
+            "socketpair",
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, sv.as_mut_ptr()) as isize,
+        );
+        let parts = [iov(b"msg-"), iov(b"data")];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = parts.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = 2;
+        check("sendmsg", libc::sendmsg(sv[0], &msg, 0));
+        let mut buf = [0u8; 64];
+        let into = [libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        }];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = into.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = 1;
+        assert_eq!(check("recvmsg", libc::recvmsg(sv[1], &mut msg, 0)), 8);
+    }
+    std::process::exit(0);
+}
+
+#[test]
+fn vectored_io_and_fd_pairs_are_recorded_with_data() {
+    let env = TestEnv::new("vec");
+    let mut recorder = Recorder::open(&env.options).expect("open recorder");
+    let mut c = recorder
+        .register(
+            &CgroupRef::Path(env.cgroup.clone()),
+            RecordingPolicy::default(),
+        )
+        .expect("register");
+    let exe = std::env::current_exe().expect("test binary");
+    let exe = exe.to_str().expect("utf-8 test binary path");
+    let status = command_in_cgroup(exe, &env.cgroup)
+        .args(["--exact", "child_vectored_io", "--test-threads=1"])
+        .env(VECTORED_CHILD, "1")
+        .stdout(Stdio::null())
+        .status()
+        .expect("run child");
+    assert!(status.success(), "child: {status}");
+    let recs = collect_until(&mut c, WAIT, |r| {
+        r.iter()
+            .any(|x| x.kind == "procexit" && x.exit_code == 0 && x.pid == x.tid)
+            && r.iter().any(|x| x.is_exit(nr::RECVMSG))
+    });
+    let exit_of = |nr: u32| {
+        recs.iter()
+            .find(|r| r.is_exit(nr))
+            .unwrap_or_else(|| panic!("no exit of syscall {nr}"))
+    };
+
+    let pipe = exit_of(nr::PIPE2);
+    let (rfd, wfd) = pipe.fd_pair.expect("pipe2 fds");
+    assert!(rfd >= 0 && wfd >= 0 && rfd != wfd, "{rfd} {wfd}");
+    let writev = recs
+        .iter()
+        .find(|r| r.is_exit(nr::WRITEV) && r.args[0] == wfd as u64)
+        .expect("writev on the pipe");
+    assert_eq!(writev.ret, 14);
+    assert_eq!(writev.data.as_deref(), Some(&b"hello vectored"[..]));
+    assert_eq!(writev.iov_len, Some(14));
+    let readv = recs
+        .iter()
+        .find(|r| r.is_exit(nr::READV) && r.args[0] == rfd as u64)
+        .expect("readv on the pipe");
+    assert_eq!(readv.ret, 14);
+    assert_eq!(readv.data.as_deref(), Some(&b"hello vectored"[..]));
+    assert_eq!(readv.iov_len, Some(104));
+
+    let pair = exit_of(nr::SOCKETPAIR);
+    let (s0, s1) = pair.fd_pair.expect("socketpair fds");
+    let send = exit_of(nr::SENDMSG);
+    assert_eq!((send.args[0], send.ret), (s0 as u64, 8));
+    assert_eq!(send.data.as_deref(), Some(&b"msg-data"[..]));
+    assert_eq!(send.iov_len, Some(8));
+    assert!(
+        matches!(send.tuple, Some(SockTuple::Other(f)) if f == libc::AF_UNIX as u16),
+        "{:?}",
+        send.tuple
+    );
+    let recv = exit_of(nr::RECVMSG);
+    assert_eq!((recv.args[0], recv.ret), (s1 as u64, 8));
+    assert_eq!(recv.data.as_deref(), Some(&b"msg-data"[..]));
+    assert_eq!(recv.iov_len, Some(64));
+}

@@ -122,6 +122,77 @@ pub fn mount_flags_to_ppm(flags: u64) -> u32 {
     flags as u32
 }
 
+/// Linux `F_*` fcntl commands (x86_64) to `PPM_FCNTL_*` (0: unknown).
+pub fn fcntl_cmd_to_ppm(cmd: u64) -> u8 {
+    match cmd {
+        0 => 1,     // F_DUPFD
+        1 => 2,     // F_GETFD
+        2 => 3,     // F_SETFD
+        3 => 4,     // F_GETFL
+        4 => 5,     // F_SETFL
+        5 => 6,     // F_GETLK (= F_GETLK64 on x86_64)
+        6 => 8,     // F_SETLK
+        7 => 9,     // F_SETLKW
+        8 => 10,    // F_SETOWN
+        9 => 12,    // F_GETOWN
+        10 => 13,   // F_SETSIG
+        11 => 15,   // F_GETSIG
+        15 => 21,   // F_SETOWN_EX
+        16 => 22,   // F_GETOWN_EX
+        36 => 30,   // F_OFD_GETLK
+        37 => 31,   // F_OFD_SETLK
+        38 => 32,   // F_OFD_SETLKW
+        1024 => 23, // F_SETLEASE
+        1025 => 24, // F_GETLEASE
+        1026 => 27, // F_NOTIFY
+        1029 => 25, // F_CANCELLK
+        1030 => 26, // F_DUPFD_CLOEXEC
+        1031 => 28, // F_SETPIPE_SZ
+        1032 => 29, // F_GETPIPE_SZ
+        _ => 0,
+    }
+}
+
+/// Linux `PROT_*` to `PPM_PROT_*`.
+pub fn prot_to_ppm(prot: u64) -> u32 {
+    const MAP: [(u64, u32); 5] = [
+        (0x1, 1),          // READ
+        (0x2, 2),          // WRITE
+        (0x4, 4),          // EXEC
+        (0x8, 8),          // SEM
+        (0x0100_0000, 16), // GROWSDOWN
+    ];
+    let mut r = MAP
+        .iter()
+        .filter(|(l, _)| prot & l != 0)
+        .fold(0, |acc, (_, p)| acc | p);
+    if prot & 0x0200_0000 != 0 {
+        r |= 32; // GROWSUP
+    }
+    r
+}
+
+/// Linux `MAP_*` (x86_64) to `PPM_MAP_*`.
+pub fn mmap_flags_to_ppm(flags: u64) -> u32 {
+    const MAP: [(u64, u32); 12] = [
+        (0x1, 1),        // SHARED
+        (0x2, 2),        // PRIVATE
+        (0x10, 4),       // FIXED
+        (0x20, 8),       // ANONYMOUS
+        (0x40, 16),      // 32BIT
+        (0x4000, 64),    // NORESERVE
+        (0x8000, 128),   // POPULATE
+        (0x1_0000, 256), // NONBLOCK
+        (0x100, 512),    // GROWSDOWN
+        (0x800, 1024),   // DENYWRITE
+        (0x1000, 2048),  // EXECUTABLE
+        (0x2000, 16384), // LOCKED
+    ];
+    MAP.iter()
+        .filter(|(l, _)| flags & l != 0)
+        .fold(0, |acc, (_, p)| acc | p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +244,20 @@ mod tests {
         assert_eq!(ptrace_request_to_ppm(12345), 0);
         assert_eq!(mount_flags_to_ppm(0xc0ed_1000), 0x1000);
         assert_eq!(mount_flags_to_ppm(0x5000), 0x5000);
+    }
+
+    #[test]
+    fn fcntl_prot_and_mmap_values_match_the_ppm_tables() {
+        // F_DUPFD_CLOEXEC, F_SETFL, an unknown command.
+        assert_eq!(fcntl_cmd_to_ppm(1030), 26);
+        assert_eq!(fcntl_cmd_to_ppm(4), 5);
+        assert_eq!(fcntl_cmd_to_ppm(999), 0);
+        assert_eq!(prot_to_ppm(0x1 | 0x4), 1 | 4);
+        assert_eq!(prot_to_ppm(0x0100_0000 | 0x0200_0000), 16 | 32);
+        // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED|MAP_DENYWRITE
+        assert_eq!(
+            mmap_flags_to_ppm(0x2 | 0x20 | 0x10 | 0x800),
+            2 | 8 | 4 | 1024
+        );
     }
 }

@@ -7,6 +7,7 @@
 mod file;
 pub mod flags;
 mod generic;
+mod io;
 mod net;
 mod process;
 mod syscall_names;
@@ -25,6 +26,23 @@ pub use process::{procexit, snapshot_of, PROCEXIT_E};
 #[allow(missing_docs)]
 pub mod nr {
     pub const READ: u32 = 0;
+    pub const MMAP: u32 = 9;
+    pub const MPROTECT: u32 = 10;
+    pub const MUNMAP: u32 = 11;
+    pub const READV: u32 = 19;
+    pub const WRITEV: u32 = 20;
+    pub const PIPE: u32 = 22;
+    pub const SENDFILE: u32 = 40;
+    pub const SENDMSG: u32 = 46;
+    pub const RECVMSG: u32 = 47;
+    pub const SHUTDOWN: u32 = 48;
+    pub const SOCKETPAIR: u32 = 53;
+    pub const FCNTL: u32 = 72;
+    pub const PIPE2: u32 = 293;
+    pub const PREADV: u32 = 295;
+    pub const PWRITEV: u32 = 296;
+    pub const PREADV2: u32 = 327;
+    pub const PWRITEV2: u32 = 328;
     pub const WRITE: u32 = 1;
     pub const OPEN: u32 = 2;
     pub const CLOSE: u32 = 3;
@@ -169,6 +187,20 @@ pub fn spec(nr: u32) -> Option<Spec> {
         n::EXECVEAT => d(330, 331),
         n::CLONE3 => s(334, 335),
         n::CHDIR => s(94, 95),
+        n::READV => s(116, 117),
+        n::WRITEV => d(118, 119),
+        n::PREADV | n::PREADV2 => s(120, 121),
+        n::PWRITEV | n::PWRITEV2 => d(122, 123),
+        n::SENDFILE => d(188, 189),
+        n::PIPE | n::PIPE2 => s(60, 61),
+        n::FCNTL => s(150, 151),
+        n::MMAP => s(160, 161),
+        n::MUNMAP => s(164, 165),
+        n::MPROTECT => s(328, 329),
+        n::SENDMSG => d(48, 49),
+        n::RECVMSG => s(52, 53),
+        n::SOCKETPAIR => s(42, 43),
+        n::SHUTDOWN => s(36, 37),
         n::FCHDIR => s(96, 97),
         _ => None,
     }
@@ -228,7 +260,10 @@ pub fn enter_event(
         | 300 | 302 | 304 | 308 | 310 | 312 | 314 | 316 | 318 | 94 | 96 | 256 | 258 => {
             file::enter(sp.enter, b, input)
         }
-        18 | 20 | 22 | 24 | 30 | 34 | 246 | 248 => net::enter(sp.enter, b, input),
+        18 | 20 | 22 | 24 | 30 | 34 | 246 | 248 | 48 | 52 | 42 | 36 => {
+            net::enter(sp.enter, b, input)
+        }
+        116 | 118 | 120 | 122 | 188 | 60 | 150 | 160 | 164 | 328 => io::enter(sp.enter, b, input),
         _ => process::enter(sp.enter, b, input),
     };
     b.build()
@@ -247,7 +282,8 @@ pub fn exit_event(nr: u32, ts: u64, input: &ExitInput<'_, '_>) -> Result<Event, 
         | 301 | 303 | 305 | 309 | 311 | 313 | 315 | 317 | 319 | 95 | 97 | 257 | 259 => {
             file::exit(sp.exit, b, input)
         }
-        19 | 21 | 23 | 25 | 31 | 35 | 247 | 249 => net::exit(sp.exit, b, input),
+        19 | 21 | 23 | 25 | 31 | 35 | 247 | 249 | 49 | 53 | 43 | 37 => net::exit(sp.exit, b, input),
+        117 | 119 | 121 | 123 | 189 | 61 | 151 | 161 | 165 | 329 => io::exit(sp.exit, b, input),
         _ => process::exit(sp.exit, b, input),
     };
     b.build()

@@ -1,4 +1,5 @@
-//! Sockets: socket, bind, listen, connect, accept/accept4, sendto, recvfrom.
+//! Sockets: socket, socketpair, bind, listen, connect, accept/accept4, sendto, recvfrom,
+//! sendmsg, recvmsg, shutdown.
 //!
 //! Tuples follow sysdig's direction rule: outbound calls (connect, sendto) have the local end
 //! as source; inbound ones (accept, recvfrom) have the peer as source.
@@ -85,6 +86,22 @@ pub fn enter(code: u16, b: EventBuilder, i: &EnterInput<'_, '_>) -> EventBuilder
             .param_u32(u32_arg(a[2]))
             .param_socktuple(i.exit.and_then(|e| tuple(e, false))),
         34 => b.param_fd(fd_arg(a[0])).param_u32(u32_arg(a[2])),
+        // sendmsg: size is the iov total; both it and the tuple come with the exit.
+        48 => b
+            .param_fd(fd_arg(a[0]))
+            .param_u32(
+                i.exit
+                    .and_then(SyscallRecord::iov_len)
+                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            )
+            .param_socktuple(i.exit.and_then(|e| tuple(e, false))),
+        52 => b.param_fd(fd_arg(a[0])),
+        42 => b
+            .param_u32(a[0] as u32)
+            .param_u32(a[1] as u32)
+            .param_u32(a[2] as u32),
+        // shutdown: SHUT_RD/WR/RDWR have the same values in PPM.
+        36 => b.param_fd(fd_arg(a[0])).param_u8(a[1] as u8),
         248 => b.param_i32(a[3] as u32 as i32),
         // accept: no parameters.
         _ => b,
@@ -105,6 +122,24 @@ pub fn exit(code: u16, b: EventBuilder, i: &ExitInput<'_, '_>) -> EventBuilder {
             .param_errno(r.ret)
             .param(data())
             .param_socktuple(tuple(r, true)),
+        49 => b.param_errno(r.ret).param(data()),
+        53 => b
+            .param_errno(r.ret)
+            .param_u32(
+                r.iov_len()
+                    .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            )
+            .param(data())
+            .param_socktuple(tuple(r, true)),
+        43 => {
+            let (fd1, fd2) = r.raw_fd_pair().unwrap_or((-1, -1));
+            b.param_errno(r.ret)
+                .param_fd(i64::from(fd1))
+                .param_fd(i64::from(fd2))
+                .param_u64(0)
+                .param_u64(0)
+        }
+        37 => b.param_errno(r.ret),
         247 | 249 => b
             .param_fd(r.ret)
             .param_socktuple(tuple(r, true))

@@ -154,6 +154,8 @@ pub struct Rec {
     pub path: Option<Vec<u8>>,
     pub data: Option<Vec<u8>>,
     pub argv: Vec<Vec<u8>>,
+    pub iov_len: Option<u64>,
+    pub fd_pair: Option<(i32, i32)>,
     pub exit_code: i32,
 }
 
@@ -177,6 +179,8 @@ impl Rec {
             path: None,
             data: None,
             argv: Vec::new(),
+            iov_len: None,
+            fd_pair: None,
             exit_code: 0,
         };
         match r {
@@ -195,6 +199,8 @@ impl Rec {
                 rec.path = s.path().map(<[u8]>::to_vec);
                 rec.data = s.data().map(<[u8]>::to_vec);
                 rec.argv = s.argv().into_iter().map(<[u8]>::to_vec).collect();
+                rec.iov_len = s.iov_len();
+                rec.fd_pair = s.raw_fd_pair();
             }
             Record::ProcExit(p) => rec.exit_code = p.exit_code,
         }
@@ -239,4 +245,10 @@ pub mod nr {
     pub const CLONE: u32 = wire::BB_NR_CLONE;
     pub const CLONE3: u32 = wire::BB_NR_CLONE3;
     pub const SOCKET: u32 = wire::BB_NR_SOCKET;
+    pub const PIPE2: u32 = wire::BB_NR_PIPE2;
+    pub const READV: u32 = wire::BB_NR_READV;
+    pub const WRITEV: u32 = wire::BB_NR_WRITEV;
+    pub const SOCKETPAIR: u32 = wire::BB_NR_SOCKETPAIR;
+    pub const SENDMSG: u32 = wire::BB_NR_SENDMSG;
+    pub const RECVMSG: u32 = wire::BB_NR_RECVMSG;
 }
