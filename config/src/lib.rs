@@ -5,10 +5,12 @@
 //! depends on containerd, tokio or the kernel, so everything here is tested
 //! without root.
 
+mod classes;
 mod error;
 mod node;
 mod runtime_options;
 
+pub use classes::SyscallClass;
 pub use error::ConfigError;
 pub use node::{
     AnnotationError, ContainerPolicy, NodeConfig, RecordingConfig, ANNOTATION_PREFIX,

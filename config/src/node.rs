@@ -12,6 +12,7 @@ use std::{
 
 use serde::Deserialize;
 
+use crate::classes::{check_classes, parse_class_list, SyscallClass};
 use crate::error::{parse_toml, ConfigError};
 
 /// Where the node configuration lives.
@@ -45,6 +46,8 @@ pub struct RecordingConfig {
     pub work_dir: PathBuf,
     /// Where the eBPF programs and maps are pinned (bpffs).
     pub bpf_pin_root: PathBuf,
+    /// The syscall classes recorded (default: all; `process` cannot be left out).
+    pub syscall_classes: Vec<SyscallClass>,
 }
 
 impl Default for RecordingConfig {
@@ -56,6 +59,7 @@ impl Default for RecordingConfig {
             fail_closed: false,
             work_dir: PathBuf::from("/var/lib/blackbox/work"),
             bpf_pin_root: PathBuf::from("/sys/fs/bpf/blackbox"),
+            syscall_classes: SyscallClass::ALL.to_vec(),
         }
     }
 }
@@ -89,6 +93,7 @@ impl RecordingConfig {
         };
         check_snaplen(self.snaplen).map_err(|r| invalid("snaplen", r))?;
         check_ring_bytes(self.ring_buffer_bytes).map_err(|r| invalid("ring_buffer_bytes", r))?;
+        check_classes(&self.syscall_classes).map_err(|r| invalid("syscall_classes", r))?;
         for (key, dir) in [
             ("work_dir", &self.work_dir),
             ("bpf_pin_root", &self.bpf_pin_root),
@@ -126,6 +131,8 @@ pub struct ContainerPolicy {
     pub snaplen: u32,
     pub ring_buffer_bytes: u32,
     pub fail_closed: bool,
+    /// Sorted, without duplicates, always with `Process`.
+    pub syscall_classes: Vec<SyscallClass>,
 }
 
 /// An annotation with a value blackbox cannot use.
@@ -141,7 +148,8 @@ impl ContainerPolicy {
     /// The policy for a container with these OCI annotations. Recognised:
     /// `blackbox.io/record` (`true`/`false`), `blackbox.io/snaplen` (bytes),
     /// `blackbox.io/fail-closed` (`true`/`false`), `blackbox.io/ring-buffer-bytes`
-    /// (a power of two ≥ 4096: a busy container's ring). Any other `blackbox.io/`
+    /// (a power of two ≥ 4096: a busy container's ring), `blackbox.io/syscall-classes`
+    /// (`process,file,net`…, or `all`). Any other `blackbox.io/`
     /// key is an error, so a typo is not silently a no-op.
     pub fn from_annotations(
         node: &RecordingConfig,
@@ -152,6 +160,12 @@ impl ContainerPolicy {
             snaplen: node.snaplen,
             ring_buffer_bytes: node.ring_buffer_bytes,
             fail_closed: node.fail_closed,
+            syscall_classes: {
+                let mut c = node.syscall_classes.clone();
+                c.sort();
+                c.dedup();
+                c
+            },
         };
         let mut keys: Vec<&String> = annotations
             .keys()
@@ -182,10 +196,13 @@ impl ContainerPolicy {
                     check_ring_bytes(n).map_err(err)?;
                     policy.ring_buffer_bytes = n;
                 }
+                "syscall-classes" => {
+                    policy.syscall_classes = parse_class_list(value).map_err(err)?
+                }
                 _ => {
                     return Err(err(
                         "unknown blackbox annotation (known: record, snaplen, fail-closed, \
-                         ring-buffer-bytes)"
+                         ring-buffer-bytes, syscall-classes)"
                             .into(),
                     ))
                 }
@@ -218,6 +235,36 @@ mod tests {
         assert_eq!(config, NodeConfig::default());
         assert!(config.recording.enabled);
         assert_eq!(config.recording.snaplen, 80);
+    }
+
+    #[test]
+    fn syscall_classes_are_read_and_checked() {
+        let c = parse("[recording]\nsyscall_classes = [\"process\", \"net\"]\n").expect("ok");
+        assert_eq!(
+            c.recording.syscall_classes,
+            vec![SyscallClass::Process, SyscallClass::Net]
+        );
+        let e = parse("[recording]\nsyscall_classes = [\"process\", \"fiel\"]\n")
+            .expect_err("unknown class");
+        let msg = e.to_string();
+        assert!(msg.contains("config.toml:2:"), "{msg}");
+        assert!(msg.contains("fiel"), "{msg}");
+        let e = parse("[recording]\nsyscall_classes = [\"file\"]\n").expect_err("no process");
+        assert!(e.to_string().contains("recording.syscall_classes"), "{e}");
+
+        let node = RecordingConfig::default();
+        let a = HashMap::from([(
+            "blackbox.io/syscall-classes".to_string(),
+            "process,file".to_string(),
+        )]);
+        let p = ContainerPolicy::from_annotations(&node, &a).expect("ok");
+        assert_eq!(
+            p.syscall_classes,
+            vec![SyscallClass::Process, SyscallClass::File]
+        );
+        let a = HashMap::from([("blackbox.io/syscall-classes".to_string(), "net".to_string())]);
+        let e = ContainerPolicy::from_annotations(&node, &a).expect_err("no process");
+        assert!(e.to_string().contains("syscall-classes"), "{e}");
     }
 
     #[test]

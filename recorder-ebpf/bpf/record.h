@@ -18,6 +18,14 @@ static __always_inline struct bb_container_cfg *bb_current_container(__u64 *cgid
 	return bpf_map_lookup_elem(&bb_cgroups, cgid);
 }
 
+/* Whether the container's policy records syscall nr (numbers past the mask: always). */
+static __always_inline bool bb_wants_syscall(const struct bb_container_cfg *cfg, __u64 nr)
+{
+	if (nr >= BB_SYSCALL_MASK_BITS)
+		return true;
+	return (cfg->syscalls[nr / 64] >> (nr % 64)) & 1;
+}
+
 static __always_inline __u8 *bb_scratch_buf(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();

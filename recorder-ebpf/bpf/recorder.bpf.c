@@ -64,7 +64,7 @@ int BPF_PROG(bb_sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 cgid;
 	struct bb_container_cfg *cfg = bb_current_container(&cgid);
-	if (!cfg)
+	if (!cfg || !bb_wants_syscall(cfg, (__u64)id))
 		return 0;
 
 	struct bb_build b;
@@ -264,6 +264,8 @@ int BPF_PROG(bb_sys_exit, struct pt_regs *regs, long ret)
 
 	struct bb_build b;
 	__u32 nr = (__u32)regs->orig_ax;
+	if (!bb_wants_syscall(cfg, nr))
+		return 0;
 	if (bb_start_syscall(&b, cgid, BB_KIND_SYS_EXIT, nr, regs))
 		return 0;
 	b.rec->ret = ret;

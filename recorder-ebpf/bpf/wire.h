@@ -152,11 +152,16 @@ struct bb_proc_exit_rec {
 	__u32 _pad;
 };
 
+/* Syscall numbers below this are filtered by bb_container_cfg.syscalls; others are always recorded. */
+#define BB_SYSCALL_MASK_BITS 512
+
 /* Value of the cgroup map: cgroup id -> the container it belongs to. */
 struct bb_container_cfg {
 	__u64 key;        /* the container's root cgroup id: key of its ring and loss counters */
 	__u32 snaplen;    /* data blob cap, 1..BB_MAX_SNAPLEN */
 	__u32 wakeup_bytes; /* force a reader wakeup once this much data is pending */
+	/* bit nr set: record syscall nr (the container's syscall classes, set by userspace) */
+	__u64 syscalls[BB_SYSCALL_MASK_BITS / 64];
 };
 
 /* Value of the per-CPU loss map (sum over CPUs in userspace), per container. */
@@ -177,7 +182,7 @@ _Static_assert(sizeof(struct bb_syscall_rec) == 112, "bb_syscall_rec layout");
 _Static_assert(sizeof(struct bb_proc_info) == 80, "bb_proc_info layout");
 _Static_assert(sizeof(struct bb_sock_tuple) == 40, "bb_sock_tuple layout");
 _Static_assert(sizeof(struct bb_proc_exit_rec) == 56, "bb_proc_exit_rec layout");
-_Static_assert(sizeof(struct bb_container_cfg) == 16, "bb_container_cfg layout");
+_Static_assert(sizeof(struct bb_container_cfg) == 80, "bb_container_cfg layout");
 _Static_assert(sizeof(struct bb_losses) == 64, "bb_losses layout");
 _Static_assert(BB_MAX_BLOBS * BB_PATH_MAX + 1024 <= BB_SMALL_AREA, "small blobs fit");
 _Static_assert(BB_ARGV_MAX + BB_ENV_MAX + 1024 <= BB_SMALL_AREA, "exec blobs fit");

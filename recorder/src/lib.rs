@@ -10,6 +10,7 @@
 //! See docs/recorder.md for the data flow, the wire format and what is recorded.
 
 mod cgroup;
+pub mod classes;
 mod clock;
 pub mod decode;
 mod error;
@@ -23,6 +24,7 @@ mod wire_pod;
 
 pub use blackbox_recorder_ebpf::wire;
 pub use cgroup::{Cgroup2, CgroupRef};
+pub use classes::SyscallClass;
 pub use clock::BootClock;
 pub use decode::{
     Blob, BlobKind, Direction, ProcExit, ProcInfo, Record, SockAddr, SockTuple, SyscallRecord,

@@ -7,6 +7,7 @@ use aya::maps::{Map, MapData, RingBuf};
 use blackbox_recorder_ebpf::wire::{bb_container_cfg, BB_DEFAULT_SNAPLEN, BB_MAX_SNAPLEN};
 
 use crate::cgroup::{descendants, Cgroup2, CgroupRef};
+use crate::classes::SyscallClass;
 use crate::error::{RecorderError, Result};
 use crate::loader::{open_version, open_version_locked, LoadOutcome};
 use crate::maps::Maps;
@@ -37,7 +38,7 @@ impl Default for RecorderOptions {
 }
 
 /// What to record for one container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingPolicy {
     /// Bytes of I/O payload kept per read/write/send/recv (1..=65535; default 80).
     pub snaplen: u32,
@@ -45,6 +46,8 @@ pub struct RecordingPolicy {
     pub ring_bytes: u32,
     /// Wake the reader once this many bytes are pending (default: a quarter of the ring).
     pub wakeup_bytes: Option<u32>,
+    /// The syscall classes recorded (default: all; process ones are recorded regardless).
+    pub classes: Vec<SyscallClass>,
 }
 
 impl Default for RecordingPolicy {
@@ -53,6 +56,7 @@ impl Default for RecordingPolicy {
             snaplen: BB_DEFAULT_SNAPLEN,
             ring_bytes: 8 << 20,
             wakeup_bytes: None,
+            classes: SyscallClass::ALL.to_vec(),
         }
     }
 }
@@ -166,6 +170,7 @@ impl Recorder {
             key,
             snaplen: policy.snaplen,
             wakeup_bytes: policy.wakeup(),
+            syscalls: crate::classes::syscall_mask(&policy.classes),
         };
 
         self.maps.reset_losses(key)?;

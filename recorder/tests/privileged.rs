@@ -9,7 +9,9 @@ use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use blackbox_recorder::{CgroupRef, LoadOutcome, Recorder, RecordingPolicy, SockAddr, SockTuple};
+use blackbox_recorder::{
+    CgroupRef, LoadOutcome, Recorder, RecordingPolicy, SockAddr, SockTuple, SyscallClass,
+};
 use support::{collect_until, command_in_cgroup, nr, Rec, TestEnv};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -523,4 +525,56 @@ fn vectored_io_and_fd_pairs_are_recorded_with_data() {
     assert_eq!((recv.args[0], recv.ret), (s1 as u64, 8));
     assert_eq!(recv.data.as_deref(), Some(&b"msg-data"[..]));
     assert_eq!(recv.iov_len, Some(64));
+}
+
+#[test]
+fn syscall_classes_filter_in_the_kernel() {
+    let env = TestEnv::new("classes");
+    let mut recorder = Recorder::open(&env.options).expect("open recorder");
+    let policy = RecordingPolicy {
+        classes: vec![SyscallClass::Process, SyscallClass::Net],
+        ..RecordingPolicy::default()
+    };
+    let mut c = recorder
+        .register(&CgroupRef::Path(env.cgroup.clone()), policy)
+        .expect("register");
+    let status = command_in_cgroup("/bin/bash", &env.cgroup)
+        .args(["-c", "cat /etc/hostname > /dev/null; exit 3"])
+        .status()
+        .expect("run bash");
+    assert_eq!(status.code(), Some(3));
+    let recs = collect_until(&mut c, WAIT, |r| {
+        r.iter()
+            .any(|x| x.kind == "procexit" && x.exit_code == 3 << 8)
+    });
+    let syscalls: std::collections::BTreeSet<u32> = recs
+        .iter()
+        .filter(|r| r.kind == "syscall")
+        .map(|r| r.nr)
+        .collect();
+    assert!(syscalls.contains(&nr::EXECVE), "{syscalls:?}");
+    assert!(
+        syscalls.contains(&nr::CLONE) || syscalls.contains(&nr::CLONE3),
+        "{syscalls:?}"
+    );
+    for (name, n) in [
+        ("read", nr::READ),
+        ("write", nr::WRITE),
+        ("openat", nr::OPENAT),
+        ("close", nr::CLOSE),
+    ] {
+        assert!(!syscalls.contains(&n), "{name} recorded: {syscalls:?}");
+    }
+    // Nothing outside process and net: every recorded syscall is of those classes (numbers
+    // past the bitmap, e.g. the -1 of a syscall-less exit, are always recorded).
+    for n in syscalls
+        .iter()
+        .filter(|n| **n < blackbox_recorder::wire::BB_SYSCALL_MASK_BITS)
+    {
+        let class = blackbox_recorder::classes::class_of(*n);
+        assert!(
+            matches!(class, SyscallClass::Process | SyscallClass::Net),
+            "syscall {n} ({class}) recorded"
+        );
+    }
 }

@@ -181,6 +181,7 @@ impl RecordingService {
                     snaplen: policy.snaplen,
                     ring_bytes: policy.ring_buffer_bytes,
                     wakeup_bytes: None,
+                    classes: policy.syscall_classes.clone(),
                 },
             )
             .map_err(|e| e.to_string())
