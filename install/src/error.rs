@@ -7,6 +7,10 @@ use std::time::Duration;
 /// Errors from planning, applying, and restarting.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
+    /// The node's signing key could not be created.
+    #[error("cannot create the node key: {0}")]
+    NodeKey(String),
+
     /// A file-system operation failed.
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

@@ -177,6 +177,15 @@ pub fn plan_install(opts: &InstallOptions) -> Result<Plan, InstallError> {
         &mut plan,
     )?;
 
+    // The node's archive-signing key: created once, never replaced.
+    let key_exists = std::fs::symlink_metadata(&layout.node_key).is_ok();
+    if !key_exists {
+        plan.ops.push(FileOp::CreateNodeKey {
+            path: layout.node_key.clone(),
+        });
+    }
+    let node_key_created = !key_exists || previous.as_ref().is_some_and(|s| s.node_key_created);
+
     // State, then config.
     let previous_state = match &baseline {
         Baseline::Fresh => None,
@@ -203,6 +212,7 @@ pub fn plan_install(opts: &InstallOptions) -> Result<Plan, InstallError> {
         restart_pending: config_changed || previous_state.is_some_and(|s| s.restart_pending),
         runtime_options: runtime_state,
         binaries,
+        node_key_created,
     };
     let new_state_text = new_state.render()?;
     let old_state_text = read_optional_text(&layout.state)?;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::defaults::{BACKUP_DIR, RUNTIME_OPTIONS_FILE, STATE_FILE};
+use crate::defaults::{BACKUP_DIR, NODE_KEY_FILE, RUNTIME_OPTIONS_FILE, STATE_FILE};
 
 /// Paths derived from `--blackbox-dir` and `--config`.
 #[derive(Debug, Clone)]
@@ -15,6 +15,8 @@ pub(crate) struct Layout {
     pub backup: PathBuf,
     /// The runtime options file the blackbox handler's `ConfigPath` names.
     pub runtime_options: PathBuf,
+    /// The node's archive-signing key (its public half is `<node_key>.pub`).
+    pub node_key: PathBuf,
 }
 
 impl Layout {
@@ -29,6 +31,7 @@ impl Layout {
             backup: backup_dir.join(format!("{config_name}.orig")),
             backup_dir,
             runtime_options: blackbox_dir.join(RUNTIME_OPTIONS_FILE),
+            node_key: blackbox_dir.join(NODE_KEY_FILE),
         }
     }
 }

@@ -74,6 +74,9 @@ pub mod defaults {
     pub const RUNTIME_OPTIONS_FILE: &str = "runtime.toml";
     /// File name of the install state inside the blackbox directory.
     pub const STATE_FILE: &str = "install-state.toml";
+    /// File name of the node's Ed25519 archive-signing key inside the blackbox directory
+    /// (`/etc/blackbox/node.key`, 0600; public key in `node.key.pub`).
+    pub const NODE_KEY_FILE: &str = "node.key";
     /// Directory (inside the blackbox directory) holding the original containerd config.
     pub const BACKUP_DIR: &str = "backup";
     /// Archives written by the shim; the DaemonSet mounts it so that it exists on the host.

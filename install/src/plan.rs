@@ -35,6 +35,9 @@ pub enum FileOp {
         /// Current contents for the diff, when it is a text file worth showing.
         before: Option<String>,
     },
+    /// Generate the node's Ed25519 signing key at `path` (0600) and `path.pub`, unless a key
+    /// is already there.
+    CreateNodeKey { path: PathBuf },
     /// Remove a directory if nothing else is in it.
     RemoveDirIfEmpty { path: PathBuf },
 }
@@ -49,6 +52,14 @@ impl FileOp {
             FileOp::CopyBinary { from, to } => fsutil::atomic_copy(from, to, 0o755),
             FileOp::RemoveFile { path, .. } => fsutil::remove_file(path),
             FileOp::RemoveDirIfEmpty { path } => fsutil::remove_dir_if_empty(path),
+            FileOp::CreateNodeKey { path } => {
+                if path.exists() {
+                    return Ok(());
+                }
+                blackbox_archive::NodeKey::generate_and_store(path)
+                    .map(|_| ())
+                    .map_err(|e| InstallError::NodeKey(e.to_string()))
+            }
         }
     }
 
@@ -67,6 +78,11 @@ impl FileOp {
             FileOp::RemoveDirIfEmpty { path } => {
                 format!("remove directory {} if empty", path.display())
             }
+            FileOp::CreateNodeKey { path } => format!(
+                "create the node's archive-signing key {} (Ed25519, mode 0600) and {}.pub",
+                path.display(),
+                path.display()
+            ),
         }
     }
 

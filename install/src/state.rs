@@ -45,6 +45,9 @@ pub(crate) struct InstallState {
     pub runtime_options: RuntimeOptionsState,
     /// Binaries copied into the bin dir.
     pub binaries: Vec<PathBuf>,
+    /// The node key (and its `.pub`) was created by an install (and uninstall removes it).
+    #[serde(default)]
+    pub node_key_created: bool,
 }
 
 /// What the install did about the runtime options file.
@@ -128,6 +131,7 @@ mod tests {
                 sha256: Some("bb".to_owned()),
             },
             binaries: vec!["/usr/local/bin/blackbox".into()],
+            node_key_created: true,
         };
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("state.toml");

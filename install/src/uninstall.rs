@@ -71,6 +71,7 @@ pub fn plan_uninstall(opts: &UninstallOptions) -> Result<Plan, InstallError> {
             None => {}
         }
     }
+    plan_node_key(&state, &layout, &mut plan);
     for binary in &state.binaries {
         if std::fs::symlink_metadata(binary).is_ok() {
             plan.ops.push(FileOp::RemoveFile {
@@ -97,6 +98,39 @@ pub fn plan_uninstall(opts: &UninstallOptions) -> Result<Plan, InstallError> {
     plan.ops
         .push(FileOp::RemoveDirIfEmpty { path: blackbox_dir });
     Ok(plan)
+}
+
+/// The node key goes with the install that created it, so that uninstall leaves the node as
+/// it was; its fingerprint is shown so that archives sealed on this node can still be matched
+/// to it (every archive carries the public key; keep `node.key.pub` to prove their origin).
+fn plan_node_key(state: &InstallState, layout: &Layout, plan: &mut Plan) {
+    if !state.node_key_created {
+        if layout.node_key.exists() {
+            plan.notes.push(format!(
+                "{} was not created by blackbox install; leaving it in place",
+                layout.node_key.display()
+            ));
+        }
+        return;
+    }
+    let public = blackbox_archive::public_key_path(&layout.node_key);
+    let fingerprint = blackbox_archive::PublicKey::load(&public)
+        .map(|k| k.fingerprint())
+        .unwrap_or_else(|_| "unknown".to_owned());
+    for path in [&layout.node_key, &public] {
+        if std::fs::symlink_metadata(path).is_ok() {
+            plan.ops.push(FileOp::RemoveFile {
+                path: path.clone(),
+                before: None,
+            });
+        }
+    }
+    if layout.node_key.exists() {
+        plan.notes.push(format!(
+            "removing the node's archive-signing key (fingerprint {fingerprint}); archives sealed on this node stay verifiable against a saved copy of {}",
+            public.display()
+        ));
+    }
 }
 
 fn plan_config(
