@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use blackbox_capture::{CaptureMeta, CaptureOptions, CaptureWriter};
 use blackbox_recorder::{Cgroup2, CgroupRef, Recorder, RecorderOptions, RecordingPolicy};
+use blackbox_scap::oracle::{check_agreement, json_lines, require_sysdig, sysdig};
 use blackbox_scap::Compression;
 use serde_json::Value;
-use support::{json_lines, require_sysdig, sysdig, ID, SHORT_ID};
+use support::{ID, SHORT_ID};
 
 fn require_privileges() {
     // SAFETY: geteuid has no preconditions.
@@ -178,6 +179,16 @@ fn a_recorded_process_reads_back_in_sysdig() {
     );
     assert!(summary.events_written > 20, "{summary:#?}");
     c.unregister().expect("unregister");
+
+    // Our reader and sysdig agree on every event and argument of a real recording.
+    let agreement = check_agreement(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        agreement.events_compared as u64,
+        summary.events_written - 1 - summary.drop_events,
+        "every event but the container and drop events (internal) compared: {agreement:?}"
+    );
+    // Many of the recorded syscalls are generic events, which have no arguments in sysdig.
+    assert!(agreement.params_compared > 500, "{agreement:?}");
 
     let out = json_lines(&sysdig(
         &path,

@@ -9,6 +9,9 @@ use std::path::Path;
 use blackbox_capture::synth::RecordBuilder;
 use blackbox_capture::{CaptureOptions, CaptureWriter};
 use blackbox_recorder::{decode::decode, BootClock, LossCounters};
+use blackbox_scap::oracle::{
+    check_agreement, json_lines, require_sysdig, sysdig, sysdig_fields, sysdig_status,
+};
 use blackbox_scap::{Compression, Event, ParamValue, ScapReader};
 use support::*;
 
@@ -23,6 +26,13 @@ fn push_all(w: &mut CaptureWriter, records: &[Vec<u8>], clock: &BootClock) {
     for r in records {
         w.push(&decode(r).expect("decodes"), clock).expect("push");
     }
+}
+
+/// The shared oracle: our reader and `sysdig -r -j` agree on every event of `path`; returns
+/// the number of events compared.
+fn agrees(path: &Path) -> usize {
+    let a = check_agreement(path).unwrap_or_else(|e| panic!("{e}"));
+    a.events_compared
 }
 
 /// Every event our reader finds (container events excluded), and whether it ended cleanly.
@@ -85,6 +95,7 @@ fn records_of_the_init_before_its_exec_are_dropped() {
 
     let (events, clean) = read_events(&path);
     assert!(clean);
+    assert_eq!(agrees(&path), events.len());
     let types: Vec<(u16, u64)> = events.iter().map(|e| (e.event_type, e.tid)).collect();
     let init = u64::from(init);
     assert_eq!(types, vec![(292, init), (293, init), (0, init), (1, init)]);
@@ -200,6 +211,9 @@ fn losses_become_drop_events() {
         vec![(148, 5), (149, 5), (148, 7), (149, 7), (148, 3), (149, 3)]
     );
 
+    // The drop events are internal: the oracle compares everything else.
+    let a = check_agreement(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.events_compared, events.len() - 6, "{a:?}");
     // sysdig hides internal events (drop is one) unless asked with -D/--debug.
     let hidden = sysdig_fields(&path, "*%evt.type %evt.dir %evt.args");
     assert!(
@@ -295,7 +309,10 @@ fn flushed_events_survive_a_crash() {
         let (events, clean) = read_events(&cut);
         assert!(!clean, "{compression:?}: damage is reported");
         assert!(events.len() as u64 >= flushed_events, "{compression:?}");
-        let (_, out, _) = sysdig_status(&cut, &["-p", "*%evt.type %evt.arg.data"]);
+        // sysdig may exit non-zero on the torn tail; what it printed before counts.
+        let out = sysdig_status(&cut, &["-p", "*%evt.type %evt.arg.data"])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .stdout;
         let lines: Vec<&str> = out.lines().collect();
         assert!(
             lines.len() as u64 >= flushed_events,
@@ -335,6 +352,7 @@ fn unknown_syscalls_become_generic_events_with_their_names() {
     assert_eq!(summary.conversion_failures, 0);
 
     let (events, _) = read_events(&path);
+    assert_eq!(agrees(&path), events.len());
     let ids: Vec<(u16, u64)> = events
         .iter()
         .filter(|e| e.event_type == 0)
@@ -421,6 +439,7 @@ fn enters_without_exits_are_written_and_state_is_bounded() {
             )
         })
         .collect();
+    assert_eq!(agrees(&path), events.len(), "the enters without a name too");
     let name = |s: &str| Some(ParamValue::Str(s.as_bytes().to_vec()));
     assert_eq!(
         opens,
@@ -478,9 +497,13 @@ fn every_syscall_number_with_odd_values_converts_and_reads_back() {
     if let Some(keep) = std::env::var_os("BB_KEEP") {
         std::fs::copy(&path, keep).expect("keep");
     }
-    let (ok, out, err) = sysdig_status(&path, &["-p", "*%evt.num %evt.type %evt.args"]);
-    assert!(ok, "sysdig failed: {err}");
+    let out = sysdig(&path, &["-p", "*%evt.num %evt.type %evt.args"]);
     assert_eq!(out.lines().count(), events.len(), "every event printed");
+    // Every argument of every syscall, odd values included, reads the same in sysdig.
+    let a = check_agreement(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.events_compared, events.len(), "{a:?}");
+    // Most syscalls here are generic events (no arguments in sysdig).
+    assert!(a.params_compared > 1000, "{a:?}");
     assert!(out
         .lines()
         .last()
@@ -535,4 +558,5 @@ fn execveat_is_written_so_that_sysdig_survives_fexecve() {
     );
     assert!(lines[3].starts_with("execveat < x res=0"), "{out}");
     assert!(lines[4].starts_with("execveat < x res=0 exe=y "), "{out}");
+    assert_eq!(agrees(&path), lines.len());
 }

@@ -9,6 +9,8 @@
 //!   multi-member gzip.
 //! * [`ScapReader`]: plain and gzip input, metadata, events decoded into [`ParamValue`]s, typed
 //!   errors with byte offsets.
+//! * [`oracle`]: test support shared by every crate's tests: Debian's sysdig as the oracle,
+//!   and [`oracle::check_agreement`] (our reader vs `sysdig -r FILE -j`, event for event).
 
 pub mod block;
 pub mod container;
@@ -19,6 +21,7 @@ pub mod event_table;
 mod fdlist;
 pub mod flags;
 mod metadata;
+pub mod oracle;
 mod params;
 mod reader;
 pub mod render;

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use blackbox_scap::{block, Compression, EventRecord, ReadError, ScapReader};
+use blackbox_scap::{block, oracle, Compression, EventRecord, ReadError, ScapReader};
 
 /// Reads everything: the events before the first error, and that error.
 fn read(bytes: &[u8]) -> (Vec<EventRecord>, Option<ReadError>) {
@@ -181,7 +181,7 @@ fn foreign_and_empty_input_is_rejected() {
         matches!(e, Some(ReadError::NotScap { offset: 0, .. })),
         "{e:?}"
     );
-    let elf = std::fs::read(common::SYSDIG).expect("sysdig binary as a foreign file");
+    let elf = std::fs::read(oracle::SYSDIG).expect("sysdig binary as a foreign file");
     let (_, e) = read(&elf[..4096]);
     let e = e.expect("error");
     assert!(matches!(e, ReadError::NotScap { .. }), "{e}");

@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 
 use blackbox_scap::event_table::{ParamAux, PPM_MAX_EVENT_PARAMS, PPM_SC_NAMES};
-use blackbox_scap::EVENT_TABLE;
+use blackbox_scap::{oracle, EVENT_TABLE};
 
 const LIBSCAP: &str = "/lib/x86_64-linux-gnu/libscap.so.0.1.1dev+git20220316.e5c53d64";
 const ROW: usize = 44 + 49 * PPM_MAX_EVENT_PARAMS;
@@ -129,7 +129,7 @@ impl Elf {
 
 #[test]
 fn event_table_matches_libscap() {
-    common::require_sysdig();
+    oracle::require_sysdig();
     let elf = Elf::load(LIBSCAP);
     let d = &elf.data;
     let (base, size) = elf.symbols["g_event_info"];

@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use blackbox_scap::render::render_value;
-use blackbox_scap::{Compression, ScapReader, ScapWriter};
+use blackbox_scap::{oracle, Compression, ScapReader, ScapWriter};
 use common::synthetic::{self, CAT, SHORT_ID};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 
 fn sysdig_fields(bytes: &[u8]) -> Vec<Value> {
     let (_dir, path) = temp_file("synthetic.scap", bytes);
-    common::sysdig_json(&path, &["-p", FIELDS])
+    oracle::sysdig_json(&path, &["-p", FIELDS])
 }
 
 fn s<'a>(j: &'a Value, field: &str) -> &'a str {
@@ -77,12 +77,12 @@ fn sysdig_reads_our_capture_field_by_field() {
         // Every argument, as rendered by sysdig.
         let names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
         let args = s(j, "evt.args");
-        let values = common::split_info(args, &names)
+        let values = oracle::split_info(args, &names)
             .unwrap_or_else(|| panic!("{ctx}: evt.args {args:?} lacks {names:?}"));
         for ((p, v), theirs) in info.params.iter().zip(&ev.params).zip(&values) {
             let ours = render_value(p, v);
             assert!(
-                common::same_value(p.ty, theirs, &ours),
+                oracle::same_value(p.ty, theirs, &ours),
                 "{ctx}: {}: sysdig {theirs:?}, ours {ours:?}",
                 p.name
             );
@@ -127,6 +127,27 @@ fn sysdig_reads_our_capture_field_by_field() {
     // close enter names the fd it closes; procexit ends the capture.
     assert_eq!(s(by_num(15), "evt.arg.fd"), "<f>/etc/passwd");
     assert_eq!(s(by_num(17), "evt.type"), "procexit");
+}
+
+/// The shared oracle's event-for-event check, on the plain and the multi-member gzip file.
+#[test]
+fn our_reader_and_sysdig_agree_on_our_capture() {
+    let events = synthetic::events().len();
+    for (name, bytes) in [
+        ("synthetic.scap", synthetic::write(Compression::None, None)),
+        (
+            "synthetic.scap.gz",
+            synthetic::write(Compression::Gzip(6), Some(3)),
+        ),
+    ] {
+        let (_dir, path) = temp_file(name, &bytes);
+        let a = oracle::check_agreement(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            a.events_compared, events,
+            "{name}: every syscall event compared"
+        );
+        assert!(a.params_compared >= 2 * events, "{name}: {a:?}");
+    }
 }
 
 #[test]

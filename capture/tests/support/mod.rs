@@ -1,5 +1,5 @@
-//! Shared helpers of the capture tests: the sysdig oracle, a synthetic container scenario
-//! built from wire records, and a stand-in init process.
+//! Shared helpers of the capture tests: a synthetic container scenario built from wire
+//! records, and a stand-in init process. The sysdig oracle is `blackbox_scap::oracle`.
 
 #![allow(dead_code)]
 
@@ -10,93 +10,10 @@ use std::process::{Child, Command, Stdio};
 use blackbox_capture::synth::{proc_exit, RecordBuilder};
 use blackbox_capture::{CaptureMeta, CaptureOptions, CaptureSummary, CaptureWriter};
 use blackbox_recorder::{decode::decode, BootClock, ProcInfo};
-use blackbox_scap::ParamType;
-
-/// Debian's sysdig, the oracle.
-pub const SYSDIG: &str = "/usr/bin/sysdig";
 
 /// A 64-hex containerd id.
 pub const ID: &str = "5f4dcc3b5aa765d61d8327deb882cf995f4dcc3b5aa765d61d8327deb882cf99";
 pub const SHORT_ID: &str = "5f4dcc3b5aa7";
-
-/// Fails (never skips) without sysdig.
-pub fn require_sysdig() {
-    assert!(
-        Path::new(SYSDIG).exists(),
-        "{SYSDIG} is missing: the capture oracle tests need Debian's sysdig 0.29.3 \
-         (`apt-get install sysdig`)"
-    );
-}
-
-/// `sysdig -r FILE ARGS…` → stdout; panics with stderr on failure.
-pub fn sysdig(file: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = sysdig_status(file, args);
-    assert!(ok, "sysdig -r {} {args:?} failed: {err}", file.display());
-    out
-}
-
-/// `sysdig -r FILE ARGS…` → (success, stdout, stderr).
-pub fn sysdig_status(file: &Path, args: &[&str]) -> (bool, String, String) {
-    require_sysdig();
-    let out = Command::new(SYSDIG)
-        .arg("-r")
-        .arg(file)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {SYSDIG}: {e}"));
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// JSON lines of `sysdig -r FILE -j ARGS…`.
-pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("sysdig JSON {l:?}: {e}")))
-        .collect()
-}
-
-/// `sysdig -r FILE -j -p FIELDS` parsed.
-pub fn sysdig_fields(file: &Path, fields: &str) -> Vec<serde_json::Value> {
-    json_lines(&sysdig(file, &["-j", "-p", fields]))
-}
-
-/// Splits sysdig's `evt.args` into the values of `names` (in this order).
-pub fn split_info(info: &str, names: &[&str]) -> Option<Vec<String>> {
-    let mut starts = Vec::with_capacity(names.len());
-    let mut from = 0;
-    for (i, n) in names.iter().enumerate() {
-        let at = if i == 0 {
-            info.starts_with(&format!("{n}=")).then_some(0)?
-        } else {
-            from + info[from..].find(&format!(" {n}="))? + 1
-        };
-        starts.push(at);
-        from = at + n.len() + 1;
-    }
-    let mut out = Vec::with_capacity(names.len());
-    for (i, n) in names.iter().enumerate() {
-        let vstart = starts[i] + n.len() + 1;
-        let value = match starts.get(i + 1) {
-            Some(next) => &info[vstart..next - 1],
-            None => info[vstart..].strip_suffix(' ').unwrap_or(&info[vstart..]),
-        };
-        out.push(value.to_string());
-    }
-    Some(out)
-}
-
-/// sysdig appends `(annotation)` to values it can explain; the main value must match.
-pub fn same_value(_ty: ParamType, sysdig: &str, ours: &str) -> bool {
-    sysdig == ours
-        || sysdig
-            .strip_prefix(ours)
-            .is_some_and(|rest| rest.starts_with('(') && rest.ends_with(')'))
-}
 
 /// A process standing in for the container's init (so that `/proc/<pid>` exists). Its
 /// executable is a symlink to sleep named like runc's init stage, so that its comm (the

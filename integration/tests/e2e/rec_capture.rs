@@ -1,7 +1,8 @@
 //! The flight recorder through a real containerd: a container does known
 //! things, and its capture, read by Debian's `sysdig -r` (the external
 //! oracle), shows each of them with the right process, paths, fds, tuple
-//! and return value.
+//! and return value; and our own reader agrees with sysdig on every event
+//! (`blackbox_scap::oracle::check_agreement`).
 
 use std::{
     io::Read,
@@ -163,6 +164,14 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     }
     let events = sysdig(&capture)?;
     ensure!(!events.is_empty(), "sysdig printed no event");
+    // Our reader and sysdig agree on every event and argument of the capture.
+    let agreement =
+        blackbox_scap::oracle::check_agreement(&capture).map_err(|e| anyhow::anyhow!(e))?;
+    ensure!(
+        agreement.events_compared == events.len() && agreement.params_compared > 100,
+        "the oracle compared too little: {agreement:?} of {} events",
+        events.len()
+    );
 
     // The first recorded event is the container's init exec.
     let first = &events[0];
