@@ -169,7 +169,8 @@ fn wire_types_match_the_object_btf() {
         bb_container_cfg {
             key,
             snaplen,
-            wakeup_bytes
+            wakeup_bytes,
+            syscalls
         }
     );
     check_layout!(

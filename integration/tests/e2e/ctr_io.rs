@@ -138,9 +138,19 @@ fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
     )?;
     ctr.wait_status("logged", "STOPPED", Duration::from_secs(20))?;
     ensure!(ctr.delete_task("logged")? == 0, "task did not exit 0");
-    let content = std::fs::read_to_string(&log).unwrap_or_default();
+    // containerd's runc shim may still be copying the last bytes into the file when the
+    // task is reported stopped (seen under load): allow the copy a moment to land.
+    let mut content = String::new();
+    let complete = |c: &str| c.contains("out-line\n") && c.contains("err-line\n");
+    for _ in 0..50 {
+        content = std::fs::read_to_string(&log).unwrap_or_default();
+        if complete(&content) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     ensure!(
-        content.contains("out-line\n") && content.contains("err-line\n"),
+        complete(&content),
         "log file {} holds {:?}",
         log.display(),
         content
