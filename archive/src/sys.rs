@@ -321,12 +321,16 @@ pub(crate) fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
 }
 
 /// A process's start time (field 22 of `/proc/<pid>/stat`, clock ticks since boot), `None`
-/// if the process does not exist.
+/// if the process does not exist or has died: a zombie (state `Z`, killed but not yet reaped
+/// by its parent) still has its `/proc` entry, but holds no file and writes nothing.
 pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm (field 2) may contain spaces and parentheses: fields after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// `makedev` major/minor split.
@@ -352,6 +356,15 @@ mod tests {
         assert_eq!(readlink_fd(l.as_fd())?, b"/etc/passwd");
         assert_eq!(list_dir(d.as_fd())?, vec![b"f".to_vec(), b"l".to_vec()]);
         assert!(process_start_time(std::process::id()).is_some());
+        assert_eq!(process_start_time(u32::MAX), None);
+        // A child that exited and was not reaped yet is a zombie: not running.
+        let mut child = std::process::Command::new("true").spawn()?;
+        let zombie = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            process_start_time(child.id()).is_none()
+        });
+        child.wait()?;
+        assert!(zombie, "a zombie counts as running");
         assert!(free_bytes(dir.path())? > 0);
         Ok(())
     }
