@@ -28,17 +28,35 @@ Examples:
   blackbox events archive.tar | less
   blackbox events --json archive.tar.zst | jq 'select(.\"evt.type\" == \"execve\")'
 
+  blackbox events web.scap 'proc.name=cat and evt.dir=<'
+  blackbox events archive.tar 'fd.name contains /etc' -p '%evt.num %proc.name %fd.name'
+
+INPUT is an archive or a plain SCAP file (.scap, plain or gzip).
 Each line: evt.num evt.time evt.cpu proc.name (thread.tid) evt.dir evt.type evt.info, as
 `sysdig -r` prints it (times in UTC; evt.info without sysdig's parenthesised annotations).
 --json prints the fields of `sysdig -j`: evt.num, evt.time, evt.outputtime (ns since the
-epoch), evt.type, evt.dir, evt.cpu, proc.name, thread.tid, evt.info.";
+epoch), evt.type, evt.dir, evt.cpu, proc.name, thread.tid, evt.info.
+
+FILTER (the remaining arguments, joined by spaces, as sysdig takes it) is a condition in
+the Falco/sysdig filter grammar with the same fields as the rules (`blackbox fields`); only
+matching events are printed. -p FORMAT prints each event with sysdig's `-p` format: `%field`
+tokens, `%field[arg]`, `%Nfield` widths; as in sysdig an event with a missing field is skipped
+unless FORMAT starts with `*` (then `<NA>`). With --json and -p, one JSON object of the fields.
+With FILTER or -p (or a plain SCAP input) events come in capture order, as sysdig reads them:
+the process and fd state behind the fields depends on that order.";
 
 /// `blackbox events`.
 #[derive(Debug, Args)]
 #[command(after_help = format!("{EVENTS_EXAMPLES}\n\n{ARCHIVE_EXIT_STATUS_HELP}"))]
 pub struct EventsArgs {
-    /// The archive (.tar or .tar.zst)
+    /// The archive (.tar or .tar.zst) or a SCAP file
     archive: PathBuf,
+    /// Only events matching this filter (sysdig/Falco filter syntax)
+    #[arg(value_name = "FILTER", num_args = 0..)]
+    filter: Vec<String>,
+    /// Print each event with this format (sysdig's -p)
+    #[arg(short = 'p', long = "print", value_name = "FORMAT")]
+    format: Option<String>,
     /// One JSON object per event
     #[arg(long)]
     json: bool,
@@ -114,7 +132,7 @@ impl Threads {
     }
 }
 
-fn clock(ns: u64) -> String {
+pub(crate) fn clock(ns: u64) -> String {
     let secs = ns / 1_000_000_000;
     let day = secs % 86_400;
     format!(
@@ -127,6 +145,17 @@ fn clock(ns: u64) -> String {
 }
 
 pub(crate) fn run_events(args: &EventsArgs) -> Result<ExitCode> {
+    if !args.filter.is_empty()
+        || args.format.is_some()
+        || crate::capture_input::is_scap_file(&args.archive)?
+    {
+        return crate::cmd_events_filter::run(
+            &args.archive,
+            &args.filter.join(" "),
+            args.format.as_deref(),
+            args.json,
+        );
+    }
     let archive = open(&args.archive)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());

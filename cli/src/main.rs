@@ -7,12 +7,16 @@
 #![allow(clippy::print_stdout)]
 
 mod archive_args;
+mod capture_input;
 mod cmd_events;
+mod cmd_events_filter;
 mod cmd_extract;
 mod cmd_info;
 mod cmd_install;
 mod cmd_ls;
 mod cmd_recover;
+mod cmd_rules;
+mod cmd_scan;
 mod cmd_verify;
 mod progress;
 
@@ -65,8 +69,14 @@ enum Command {
     Info(cmd_info::InfoArgs),
     /// Check an archive's signature and every member's hash.
     Verify(cmd_verify::VerifyArgs),
-    /// Print the recorded events, one line each (as sysdig does), in time order.
+    /// Print the recorded events, one line each (as sysdig does); FILTER and -p as sysdig's.
     Events(cmd_events::EventsArgs),
+    /// Evaluate Falco rules on archives or SCAP files and print the alerts.
+    Scan(cmd_scan::ScanArgs),
+    /// Check Falco rules files.
+    Rules(cmd_rules::RulesArgs),
+    /// List the fields of conditions and outputs, and which ones blackbox provides.
+    Fields(cmd_rules::FieldsArgs),
     /// Write the archive's capture to a file that `sysdig -r` reads.
     Export(cmd_events::ExportArgs),
     /// Write the archive's file-system diff under a directory (and never outside it).
@@ -99,6 +109,9 @@ fn main() -> ExitCode {
         Command::Info(args) => archive_cmd(cmd_info::run(&args)),
         Command::Verify(args) => archive_cmd(cmd_verify::run(&args)),
         Command::Events(args) => archive_cmd(cmd_events::run_events(&args)),
+        Command::Scan(args) => archive_cmd(cmd_scan::run(&args)),
+        Command::Rules(args) => archive_cmd(cmd_rules::run(&args)),
+        Command::Fields(args) => archive_cmd(cmd_rules::run_fields(&args)),
         Command::Export(args) => archive_cmd(cmd_events::run_export(&args)),
         Command::Extract(args) => archive_cmd(cmd_extract::run(&args)),
         Command::Recover(args) => archive_cmd(cmd_recover::run(&args)),

@@ -12,6 +12,7 @@ pub mod event_names;
 pub mod evttype;
 pub mod field;
 mod fields_table;
+pub mod filter;
 pub mod matching;
 pub mod output;
 pub mod parser;
@@ -27,4 +28,5 @@ pub use field::{
     field_id, resolve_field, ArgKind, EventAccess, FieldArg, FieldId, FieldInfo, FieldType,
     Provider, Value, FIELDS,
 };
+pub use filter::{compile_filter, FilterError};
 pub use priority::Priority;

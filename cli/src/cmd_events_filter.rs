@@ -1,0 +1,134 @@
+//! `blackbox events` with a FILTER and/or `-p FORMAT`: events through the event model (process
+//! and fd state, Falco fields), in capture order, as `sysdig -r FILE [-p FORMAT] FILTER`.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Result};
+use blackbox_model::Model;
+use blackbox_rules::output::{OutputFormat, Token};
+use blackbox_rules::{compile_filter, EventAccess, FieldId};
+use blackbox_scap::render::render_args;
+
+use crate::capture_input::with_capture;
+use crate::cmd_events::clock;
+
+pub(crate) fn run(
+    input: &Path,
+    filter: &str,
+    format: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let filter = if filter.trim().is_empty() {
+        None
+    } else {
+        Some(compile_filter(filter).map_err(|e| anyhow!("filter {filter:?}: {e}"))?)
+    };
+    let (format, skip_missing) = match format {
+        Some(f) => {
+            let (text, all) = match f.strip_prefix('*') {
+                Some(rest) => (rest, true),
+                None => (f, false),
+            };
+            let fmt = OutputFormat::compile(text).map_err(|e| anyhow!("format {f:?}: {e}"))?;
+            (Some(fmt), !all)
+        }
+        None => (None, false),
+    };
+    let fields: Vec<(FieldId, Option<blackbox_rules::FieldArg>)> = format
+        .as_ref()
+        .map(|f| {
+            f.tokens
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Field { field, arg, .. } => Some((*field, arg.clone())),
+                    Token::Literal(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = with_capture(input, |reader| {
+        let mut model = Model::from_reader(reader);
+        while let Some(rec) = reader.next_event() {
+            let rec = rec.map_err(|e| {
+                anyhow!(
+                    "{}: the capture is damaged after the events shown: {e}",
+                    input.display()
+                )
+            })?;
+            let num = rec.num;
+            model.process(rec);
+            if let Some(f) = &filter {
+                if !f.eval(&mut model) {
+                    continue;
+                }
+            }
+            match &format {
+                Some(fmt) => {
+                    if skip_missing
+                        && fields
+                            .iter()
+                            .any(|(id, arg)| model.extract(*id, arg.as_ref()).is_none())
+                    {
+                        continue;
+                    }
+                    if json {
+                        let mut m = serde_json::Map::new();
+                        fmt.json_fields(&mut model, &mut m);
+                        writeln!(out, "{}", serde_json::Value::Object(m))?;
+                    } else {
+                        writeln!(out, "{}", fmt.render(&mut model))?;
+                    }
+                }
+                None => print_default(&mut out, num, &model, json)?,
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = &result {
+        if let Some(ioe) = e.downcast_ref::<io::Error>() {
+            if ioe.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+    result?;
+    out.flush().ok();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_default(out: &mut impl Write, num: u64, model: &Model, json: bool) -> io::Result<()> {
+    let Some(ev) = model.current() else {
+        return Ok(());
+    };
+    let ty = model.event_type();
+    let dir = if ev.event_type % 2 == 0 { ">" } else { "<" };
+    let tid = i64::try_from(ev.tid).unwrap_or(-1);
+    let name = model.thread(tid).map_or("<NA>", |t| t.comm.as_str());
+    let args = render_args(ev);
+    if json {
+        let v = serde_json::json!({
+            "evt.num": num,
+            "evt.time": clock(ev.ts),
+            "evt.outputtime": ev.ts,
+            "evt.type": ty,
+            "evt.dir": dir,
+            "evt.cpu": ev.cpu,
+            "proc.name": name,
+            "thread.tid": ev.tid,
+            "evt.info": args,
+        });
+        writeln!(out, "{v}")
+    } else {
+        writeln!(
+            out,
+            "{num} {} {} {name} ({}) {dir} {ty} {args}",
+            clock(ev.ts),
+            ev.cpu,
+            ev.tid
+        )
+    }
+}
