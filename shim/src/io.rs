@@ -1,17 +1,18 @@
 //! A process's stdio: pipes to runc, copied to and from containerd's FIFOs.
 //!
 //! As containerd's runc shim does, the container gets pipes, not the FIFOs
-//! themselves, and the shim copies between them. The shim also keeps a read
-//! end of each output FIFO open, so a container writing while containerd
-//! restarts never meets a FIFO without a reader (EPIPE/SIGPIPE).
+//! themselves, and the shim copies between them. An output FIFO's write end
+//! is opened once the client has opened its read end (as runc's shim does),
+//! so no output is copied before someone reads it; the shim then also keeps
+//! a read end open, so a container writing while containerd restarts never
+//! meets a FIFO without a reader (EPIPE/SIGPIPE).
 
-use std::{os::fd::OwnedFd, sync::Mutex, time::Duration};
+use std::{fs::OpenOptions, os::fd::OwnedFd, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 use log::warn;
 use runc::io::Io;
 use tokio::{
-    fs::OpenOptions,
     io::{AsyncRead, AsyncWrite},
     net::unix::pipe,
     task::JoinHandle,
@@ -287,24 +288,56 @@ impl OutputUri {
     }
 }
 
+/// How long the shim waits for the client to open an output FIFO for
+/// reading before copying without it (runc's shim waits for as long as the
+/// request lasts; a client that went away must not wedge the shim, which
+/// holds the containers lock meanwhile).
+const CLIENT_READER_WAIT: Duration = Duration::from_secs(10);
+
 /// Copies a process output to a FIFO, holding a read end of the FIFO open so
 /// the copy survives containerd restarting.
+///
+/// As runc's shim does, the write end is opened first, which waits until the
+/// client (ctr, the CRI plugin) has opened its read end: only then is a byte
+/// of the process's output copied. Opening the shim's own read end first
+/// would let the write end open at once, and a short process could have
+/// written everything and the copy closed both ends before a slow client
+/// opened its end: the FIFO, and all the output, would be gone.
 pub async fn copy_to_fifo<R>(from: R, fifo: &str) -> Result<JoinHandle<()>>
 where
     R: AsyncRead + Send + Unpin + 'static,
 {
-    let keep_open = open_fifo_read_nonblocking(fifo)?;
-    let writer = OpenOptions::new()
-        .write(true)
-        .open(fifo)
-        .await
-        .map_err(|e| other(format!("open {fifo}: {e}")))?;
-    Ok(tokio::spawn(copy(from, writer, Some(keep_open))))
+    let (writer, keep_open) = open_output_fifo(fifo, CLIENT_READER_WAIT).await?;
+    let to = pipe::Sender::from_file(writer).map_err(|e| other(format!("open {fifo}: {e}")))?;
+    Ok(tokio::spawn(copy(from, to, Some(keep_open))))
+}
+
+/// The write end of an output FIFO, opened once the client reads it (or
+/// after `wait` without it), and the shim's own read end.
+async fn open_output_fifo(path: &str, wait: Duration) -> Result<(std::fs::File, std::fs::File)> {
+    let owned = path.to_string();
+    let mut opening =
+        tokio::task::spawn_blocking(move || OpenOptions::new().write(true).open(owned));
+    let in_time = tokio::time::timeout(wait, &mut opening).await;
+    // Once the write end is open this cannot block; after the wait it also
+    // lets the blocked open above complete.
+    let keep_open = open_fifo_read_nonblocking(path)?;
+    let opened = match in_time {
+        Ok(opened) => opened,
+        Err(_) => {
+            warn!("no reader opened {path} within {wait:?}; copying without one");
+            opening.await
+        }
+    };
+    let writer = opened
+        .map_err(|e| other(format!("open {path}: {e}")))?
+        .map_err(|e| other(format!("open {path}: {e}")))?;
+    Ok((writer, keep_open))
 }
 
 fn open_fifo_read_nonblocking(path: &str) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
@@ -327,7 +360,67 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::OutputUri;
+    use std::{io::Read, time::Duration};
+
+    use super::{copy_to_fifo, open_output_fifo, OutputUri};
+
+    fn fifo_in(dir: &tempfile::TempDir) -> String {
+        let path = dir.path().join("out");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// A client that opens its end late still gets everything a process
+    /// wrote and exited before: the copy waits for it.
+    #[tokio::test]
+    async fn output_waits_for_a_late_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = fifo_in(&dir);
+        let (mut child_end, shim_end) = tokio::net::unix::pipe::pipe().expect("pipe");
+        let data: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        // The "process" writes everything and exits before anyone reads.
+        let writer = {
+            let data = data.clone();
+            tokio::spawn(async move {
+                tokio::io::AsyncWriteExt::write_all(&mut child_end, &data)
+                    .await
+                    .expect("write");
+            })
+        };
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let mut got = Vec::new();
+            std::fs::File::open(reader_path)
+                .expect("open for reading")
+                .read_to_end(&mut got)
+                .expect("read");
+            got
+        });
+        let copier = copy_to_fifo(shim_end, &fifo).await.expect("copy");
+        writer.await.expect("writer");
+        copier.await.expect("copier");
+        let got = tokio::task::spawn_blocking(move || reader.join().expect("reader"))
+            .await
+            .expect("join");
+        assert_eq!(got.len(), data.len());
+        assert!(got == data);
+    }
+
+    /// Without any reader the copy starts anyway after the wait.
+    #[tokio::test]
+    async fn output_does_not_wait_forever() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = fifo_in(&dir);
+        let opened = tokio::time::timeout(
+            Duration::from_secs(5),
+            open_output_fifo(&fifo, Duration::from_millis(100)),
+        )
+        .await
+        .expect("bounded");
+        assert!(opened.is_ok());
+    }
 
     #[test]
     fn output_uris_are_told_apart() {

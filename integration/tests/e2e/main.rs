@@ -5,6 +5,7 @@
 mod cri_exec;
 mod cri_pod;
 mod cri_shims;
+mod ctr_drain;
 mod ctr_exec;
 mod ctr_exit;
 mod ctr_io;
@@ -67,6 +68,7 @@ impl Case {
 fn cases() -> Vec<Case> {
     [
         ctr_io::cases(),
+        ctr_drain::cases(),
         ctr_exit::cases(),
         ctr_exec::cases(),
         ctr_kill::cases(),
