@@ -13,7 +13,7 @@ mod runtime_options;
 pub use classes::SyscallClass;
 pub use error::ConfigError;
 pub use node::{
-    AnnotationError, ContainerPolicy, NodeConfig, RecordingConfig, ANNOTATION_PREFIX,
-    DEFAULT_NODE_CONFIG_PATH, MAX_SNAPLEN,
+    AnnotationError, ArchiveCompressionName, ArchiveConfig, ContainerPolicy, NodeConfig,
+    RecordingConfig, RetentionConfig, ANNOTATION_PREFIX, DEFAULT_NODE_CONFIG_PATH, MAX_SNAPLEN,
 };
 pub use runtime_options::{RuntimeOptions, DEFAULT_RUNTIME_OPTIONS_PATH};

@@ -29,6 +29,88 @@ pub const ANNOTATION_PREFIX: &str = "blackbox.io/";
 #[serde(deny_unknown_fields, default)]
 pub struct NodeConfig {
     pub recording: RecordingConfig,
+    pub archive: ArchiveConfig,
+}
+
+/// `[archive]`: where and how containers' evidence is sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveConfig {
+    /// Root of the sealed archives (`<namespace>/<pod>/<container>-….tar[.zst]` below it).
+    pub archives_dir: PathBuf,
+    /// The node's Ed25519 signing key (created by `blackbox install`, or by the first shim
+    /// that needs it).
+    pub node_key: PathBuf,
+    /// `none` (plain tar, which any `tar` opens) or `zstd`.
+    pub compression: ArchiveCompressionName,
+    /// zstd level, 1..=19.
+    pub zstd_level: i32,
+    /// File contents copied per archive; beyond it files are hashed and listed only.
+    pub content_cap_bytes: u64,
+    /// Below this much free space on the archive file system, file contents are no longer
+    /// copied (recording goes on).
+    pub min_free_bytes: u64,
+    /// Retention, applied after every seal: oldest archives go first.
+    pub retention: RetentionConfig,
+}
+
+/// Archive compression, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveCompressionName {
+    None,
+    Zstd,
+}
+
+/// `[archive.retention]`: limits on the archive tree (absent = no limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub max_total_bytes: Option<u64>,
+    pub max_age_days: Option<u64>,
+    pub max_namespace_bytes: Option<u64>,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        Self {
+            archives_dir: PathBuf::from("/var/lib/blackbox/archives"),
+            node_key: PathBuf::from("/etc/blackbox/node.key"),
+            compression: ArchiveCompressionName::None,
+            zstd_level: 3,
+            content_cap_bytes: 64 << 20,
+            min_free_bytes: 1 << 30,
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl ArchiveConfig {
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: format!("archive.{key}"),
+            reason,
+        };
+        for (key, dir) in [
+            ("archives_dir", &self.archives_dir),
+            ("node_key", &self.node_key),
+        ] {
+            if !dir.is_absolute() {
+                return Err(invalid(
+                    key,
+                    format!("{} is not an absolute path", dir.display()),
+                ));
+            }
+        }
+        if !(1..=19).contains(&self.zstd_level) {
+            return Err(invalid(
+                "zstd_level",
+                format!("{} is outside 1..=19", self.zstd_level),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -80,6 +162,7 @@ impl NodeConfig {
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
         let config: Self = parse_toml(path, text)?;
         config.recording.validate(path)?;
+        config.archive.validate(path)?;
         Ok(config)
     }
 }
@@ -235,6 +318,27 @@ mod tests {
         assert_eq!(config, NodeConfig::default());
         assert!(config.recording.enabled);
         assert_eq!(config.recording.snaplen, 80);
+    }
+
+    #[test]
+    fn archive_section_is_read_and_checked() {
+        let c = parse(
+            "[archive]\narchives_dir = \"/data/bb\"\ncompression = \"zstd\"\n\
+             [archive.retention]\nmax_age_days = 30\n",
+        )
+        .expect("ok");
+        assert_eq!(c.archive.archives_dir, PathBuf::from("/data/bb"));
+        assert_eq!(c.archive.compression, ArchiveCompressionName::Zstd);
+        assert_eq!(c.archive.retention.max_age_days, Some(30));
+        assert_eq!(c.archive.node_key, PathBuf::from("/etc/blackbox/node.key"));
+        let e = parse("[archive]\ncompression = \"lz4\"\n").expect_err("bad name");
+        assert!(e.to_string().contains("config.toml:2:"), "{e}");
+        let e = parse("[archive]\nzstd_level = 40\n").expect_err("bad level");
+        assert!(e.to_string().contains("archive.zstd_level"), "{e}");
+        let e = parse("[archive]\narchives_dir = \"rel\"\n").expect_err("relative");
+        assert!(e.to_string().contains("archive.archives_dir"), "{e}");
+        let e = parse("[archive.retention]\nmax_days = 3\n").expect_err("unknown key");
+        assert!(e.to_string().contains("max_days"), "{e}");
     }
 
     #[test]

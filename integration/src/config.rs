@@ -19,6 +19,10 @@ pub struct Layout {
     pub blackbox_node_config: std::path::PathBuf,
     /// Where the run's shims write their captures.
     pub blackbox_work: std::path::PathBuf,
+    /// Where the run's shims seal their archives.
+    pub blackbox_archives: std::path::PathBuf,
+    /// The run's own node signing key (created by the first shim that seals).
+    pub blackbox_node_key: std::path::PathBuf,
     /// The run's own eBPF pin root, never a real install's.
     pub bpf_pin_root: std::path::PathBuf,
     /// runc's `--root` for every runtime, so nothing lands in /run/containerd/runc.
@@ -43,6 +47,8 @@ impl Layout {
             blackbox_runtime_config: dir.join("blackbox-runtime.toml"),
             blackbox_node_config: dir.join("blackbox-config.toml"),
             blackbox_work: dir.join("blackbox-work"),
+            blackbox_archives: dir.join("blackbox-archives"),
+            blackbox_node_key: dir.join("blackbox-node.key"),
             bpf_pin_root: Path::new("/sys/fs/bpf").join(format!(
                 "blackbox-it-{}",
                 dir.file_name()
@@ -72,9 +78,14 @@ impl Layout {
 #[must_use]
 pub fn blackbox_node_toml(layout: &Layout) -> String {
     format!(
-        "[recording]\nwork_dir = \"{}\"\nbpf_pin_root = \"{}\"\n",
+        "[recording]\nwork_dir = \"{}\"\nbpf_pin_root = \"{}\"\n\
+         [archive]\narchives_dir = \"{}\"\nnode_key = \"{}\"\n\
+         # The test machines' disks may be nearly full: copy file contents regardless.\n\
+         min_free_bytes = 0\n",
         layout.blackbox_work.display(),
-        layout.bpf_pin_root.display()
+        layout.bpf_pin_root.display(),
+        layout.blackbox_archives.display(),
+        layout.blackbox_node_key.display()
     )
 }
 

@@ -3,6 +3,7 @@
 //! every behavioural test runs once under `io.containerd.runc.v2` and once under
 //! `io.containerd.blackbox.v2`. See docs/testing.md.
 
+pub mod archive;
 pub mod cmd;
 pub mod config;
 pub mod containerd;

@@ -51,6 +51,8 @@ pub struct Container {
     pub annotations: std::collections::HashMap<String, String>,
     /// The container's flight recording, when it is recorded.
     pub recording: Option<crate::recording::ContainerRecording>,
+    /// Its memory cgroup, to tell an OOM kill in the archive's metadata.
+    pub memory_cgroup: Option<crate::oom::MemoryCgroup>,
 }
 
 /// Reads and checks the bundle's config.json before anything is done with it.
@@ -123,6 +125,7 @@ impl Container {
             rootfs_mounted: false,
             annotations: spec.annotations().clone().unwrap_or_default(),
             recording: None,
+            memory_cgroup: None,
         };
         if let Err(e) = container.create_init(req).await {
             container.undo_create().await;
@@ -337,8 +340,17 @@ impl Container {
         })
     }
 
-    /// Deletes the init process: runc's state, the rootfs mount.
-    pub async fn delete_init(&mut self) -> Result<()> {
+    /// Deletes the init process: runc's state, the rootfs mount. Returns the recording, if
+    /// any, with how the container ended: the caller stops it (last drain, seal) once it no
+    /// longer holds the task lock, before answering Delete (the upper dir is still there).
+    pub async fn delete_init(
+        &mut self,
+    ) -> Result<
+        Option<(
+            crate::recording::ContainerRecording,
+            crate::recording::ExitFacts,
+        )>,
+    > {
         if matches!(self.init.status, Status::RUNNING | Status::PAUSED) {
             return Err(precondition(format!(
                 "cannot delete container {}: it is still running",
@@ -346,9 +358,24 @@ impl Container {
             )));
         }
         self.init.drain_output().await;
-        if let Some(recording) = self.recording.as_mut() {
-            recording.stop(&self.id).await;
-        }
+        // Facts first: the memory cgroup goes away with `runc delete`.
+        let recording = self.recording.take().map(|recording| {
+            let status = self.init.exit_status();
+            let facts = crate::recording::ExitFacts {
+                exit_status: status,
+                signal: (status > 128 && status < 128 + 65).then(|| (status - 128) as i32),
+                exited_at: self
+                    .init
+                    .exit
+                    .as_ref()
+                    .map(|e| std::time::SystemTime::from(e.at)),
+                oom_killed: self
+                    .memory_cgroup
+                    .as_ref()
+                    .is_some_and(crate::oom::oom_killed),
+            };
+            (recording, facts)
+        });
         if let Err(e) = self
             .runc
             .delete(&self.id, Some(&DeleteOpts::new().force(true)))
@@ -356,17 +383,20 @@ impl Container {
         {
             let text = e.to_string().to_lowercase();
             if !text.contains("does not exist") && !text.contains("not found") {
+                // Delete can be retried: the recording goes on until it succeeds.
+                self.recording = recording.map(|(r, _)| r);
                 return Err(runtime_error(&self.bundle, e, "OCI runtime delete failed").await);
             }
         }
         self.unmount_rootfs();
         if self.rootfs_mounted {
+            self.recording = recording.map(|(r, _)| r);
             return Err(other(format!(
                 "container {}: rootfs is still mounted",
                 self.id
             )));
         }
-        Ok(())
+        Ok(recording)
     }
 
     pub async fn pause(&mut self) -> Result<()> {

@@ -69,6 +69,15 @@ pub fn watch(cgroup: MemoryCgroup, container_id: String, tx: mpsc::UnboundedSend
     }
 }
 
+/// Whether the kernel's OOM killer has killed a process of this cgroup (read before the
+/// cgroup is removed: for the container's archive).
+pub fn oom_killed(cgroup: &MemoryCgroup) -> bool {
+    match cgroup {
+        MemoryCgroup::V1(path) => oom_kill_count(path, "memory.oom_control") > 0,
+        MemoryCgroup::V2(path) => oom_kill_count(path, "memory.events") > 0,
+    }
+}
+
 fn oom_kill_count(path: &Path, file: &str) -> u64 {
     fs::read_to_string(path.join(file))
         .ok()

@@ -1,6 +1,8 @@
 //! Recording a container: register its cgroup with the eBPF recorder after
 //! `runc create` and before `runc start`, drain its ring buffer into a SCAP
-//! capture on a thread of its own, and stop at Delete after a last drain.
+//! capture in the container's crash-safe working directory on a thread of its
+//! own, and at Delete: a last drain, then seal the evidence (capture, metadata,
+//! exec sessions, the upper dir's changes) into a signed archive.
 //!
 //! Recording never decides the container's fate unless the policy says
 //! fail-closed: a recorder that cannot start is logged and the container
@@ -19,8 +21,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use blackbox_capture::{CaptureMeta, CaptureWriter};
-use blackbox_config::{ContainerPolicy, NodeConfig, DEFAULT_NODE_CONFIG_PATH};
+use blackbox_archive::{
+    ArchiveCompression, ContainerIdentity, ExecRecord, ExitStatus, NodeKey, OverlayDirs,
+    RecoverOptions, RetentionPolicy, SealOptions, WorkDir,
+};
+use blackbox_capture::{CaptureMeta, CaptureSummary, CaptureWriter};
+use blackbox_config::{
+    ArchiveCompressionName, ArchiveConfig, ContainerPolicy, NodeConfig, DEFAULT_NODE_CONFIG_PATH,
+};
 use blackbox_recorder::{
     BootClock, CgroupRef, ContainerRecorder, Recorder, RecorderOptions, RecordingPolicy,
 };
@@ -32,10 +40,18 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How long a reader waits for the ring buffer before draining anyway.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How long Delete waits for a container's last drain and seal before it goes on (the
+/// sealing thread then finishes on its own; Shutdown waits for it).
+const SEAL_WAIT: Duration = Duration::from_secs(8);
+
 /// The node's recording setup, shared by the containers of this shim.
 pub struct RecordingService {
     config: Result<NodeConfig, String>,
     recorder: Mutex<Option<Recorder>>,
+    /// The node's signing key, loaded (or created) on first use.
+    key: Arc<Mutex<Option<Arc<NodeKey>>>>,
+    /// Sealing threads still running (Shutdown waits for them).
+    sealing: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 /// A container being recorded.
@@ -43,7 +59,17 @@ pub struct ContainerRecording {
     stop: Arc<AtomicBool>,
     /// Written to on stop, so the reader leaves its poll at once.
     wake: Arc<OwnedFd>,
+    /// How the container ended, set before `stop` (the reader puts it in the metadata).
+    facts: Arc<Mutex<Option<ExitFacts>>>,
+    /// The working directory, shared with the reader thread (exec sessions are appended);
+    /// `None` once sealed and removed.
+    work: Arc<Mutex<Option<WorkDir>>>,
+    /// The reader thread; it seals at the end. Moved to the service when Delete stops
+    /// waiting for it.
     thread: Option<JoinHandle<()>>,
+    sealing: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Start times of the exec sessions still running.
+    exec_started: Mutex<HashMap<String, String>>,
 }
 
 /// What the shim knows of a container when its recording starts.
@@ -53,6 +79,26 @@ pub struct ContainerInfo {
     pub bundle: PathBuf,
     pub init_pid: i32,
     pub annotations: HashMap<String, String>,
+    /// The rootfs overlay (from Create's mounts), for the file-system diff.
+    pub overlay: Option<OverlayDirs>,
+}
+
+/// How a container ended, for its metadata.
+#[derive(Debug, Clone, Default)]
+pub struct ExitFacts {
+    /// Exit status as containerd reports it: the code, or 128 + signal.
+    pub exit_status: u32,
+    /// The signal a status above 128 stands for (as containerd's convention has it, an
+    /// `exit(137)` looks the same as a SIGKILL).
+    pub signal: Option<i32>,
+    pub exited_at: Option<std::time::SystemTime>,
+    pub oom_killed: bool,
+}
+
+/// The archive settings a reader thread seals with.
+struct SealSettings {
+    archive: ArchiveConfig,
+    key: Arc<Mutex<Option<Arc<NodeKey>>>>,
 }
 
 /// Why recording did not start, and whether the container must be refused.
@@ -72,9 +118,53 @@ impl RecordingService {
         if let Err(e) = &config {
             error!("recording is off: {e}");
         }
-        RecordingService {
+        let service = RecordingService {
             config,
             recorder: Mutex::new(None),
+            key: Arc::new(Mutex::new(None)),
+            sealing: Arc::new(Mutex::new(Vec::new())),
+        };
+        service.recover_in_background();
+        service
+    }
+
+    /// Seals, as `recovered`, the working directories of shims that died (a SIGKILLed or
+    /// crashed shim leaves its containers' evidence unsealed). Directories whose owner is
+    /// alive are left alone (their lock is held).
+    fn recover_in_background(&self) {
+        let Ok(config) = self.config.as_ref() else {
+            return;
+        };
+        let root = config.recording.work_dir.clone();
+        if !root.is_dir() {
+            return;
+        }
+        let archive = config.archive.clone();
+        let key = self.key.clone();
+        let spawned = std::thread::Builder::new()
+            .name("recover".into())
+            .spawn(move || recover_dead_workdirs(&root, &archive, &key));
+        if let Err(e) = spawned {
+            warn!("cannot start the recovery thread: {e}");
+        }
+    }
+
+    /// Waits (bounded) for sealing threads still running: called before the shim exits.
+    pub fn wait_for_seals(&self, timeout: Duration) {
+        let handles: Vec<JoinHandle<()>> = match self.sealing.lock() {
+            Ok(mut v) => v.drain(..).collect(),
+            Err(_) => return,
+        };
+        let deadline = Instant::now() + timeout;
+        for h in handles {
+            while !h.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            } else {
+                warn!("a container's archive is still being sealed at shutdown: it is recovered by the next shim or `blackbox recover`");
+            }
         }
     }
 
@@ -114,41 +204,54 @@ impl RecordingService {
         let reader = self
             .register(config, &cgroup, &policy)
             .map_err(|e| fail(format!("recorder: {e}")))?;
-        let dir = config
-            .recording
-            .work_dir
-            .join(&info.namespace)
-            .join(&info.id);
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            // Captures hold what containers read and wrote: root only.
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&dir)
-                .map_err(|e| fail(format!("create {}: {e}", dir.display())))?;
+        // Captures hold what containers read and wrote: root only (0700 / 0600).
+        let root = config.recording.work_dir.join(&info.namespace);
+        let mut work = WorkDir::create(&root, &identity_of(info))
+            .map_err(|e| fail(format!("working directory: {e}")))?;
+        let overlay = info.overlay.clone();
+        if let Err(e) = work.update_metadata(|m| {
+            m.overlay = overlay;
+            m.started_at = Some(blackbox_archive::timefmt::now_rfc3339());
+        }) {
+            warn!(container = info.id.as_str(); "metadata: {e}");
         }
-        let capture = dir.join("capture.scap");
+        let capture = work.capture_path();
         let meta = capture_meta(info, &cgroup);
         let rootfs = info.bundle.join("rootfs");
         let writer = CaptureWriter::create(&capture, &meta, Some(&rootfs))
             .map_err(|e| fail(format!("capture {}: {e}", capture.display())))?;
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(new_eventfd().map_err(|e| fail(format!("eventfd: {e}")))?);
+        let facts = Arc::new(Mutex::new(None));
+        let work = Arc::new(Mutex::new(Some(work)));
+        let seal = SealSettings {
+            archive: config.archive.clone(),
+            key: self.key.clone(),
+        };
         let id = info.id.to_string();
         let thread = std::thread::Builder::new()
             .name(format!("rec-{}", id.chars().take(11).collect::<String>()))
             .spawn({
                 let stop = stop.clone();
                 let wake = wake.clone();
-                move || record_until_stopped(&id, reader, writer, &stop, &wake)
+                let facts = facts.clone();
+                let work = work.clone();
+                move || {
+                    let summary = record_until_stopped(&id, reader, writer, &stop, &wake);
+                    let facts = facts.lock().ok().and_then(|f| f.clone());
+                    seal_container(&id, &work, summary, facts, &seal);
+                }
             })
             .map_err(|e| fail(format!("start the reader thread: {e}")))?;
         info!(container = info.id.as_str(); "recording to {} (snaplen {}, armed in {:?})", capture.display(), policy.snaplen, armed.elapsed());
         Ok(Some(ContainerRecording {
             stop,
             wake,
+            facts,
+            work,
             thread: Some(thread),
+            sealing: self.sealing.clone(),
+            exec_started: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -189,10 +292,39 @@ impl RecordingService {
 }
 
 impl ContainerRecording {
-    /// Stops after a last drain, and waits (bounded) for the capture to be
-    /// closed. Returns false if the reader did not finish in time; it then
-    /// finishes on its own.
-    pub async fn stop(&mut self, container_id: &str) -> bool {
+    /// Records an exec session in the working directory (at its start, and again with its
+    /// end: the last line of an exec id is the complete one).
+    pub fn record_exec(&self, container_id: &str, exec: &ExecRecord) {
+        let mut exec = exec.clone();
+        if let Ok(mut started) = self.exec_started.lock() {
+            match (&exec.started_at, exec.ended_at.is_some()) {
+                (Some(at), false) => {
+                    started.insert(exec.exec_id.clone(), at.clone());
+                }
+                (None, true) => exec.started_at = started.remove(&exec.exec_id),
+                _ => {}
+            }
+        }
+        let exec = &exec;
+        let appended = match self.work.lock() {
+            Ok(w) => match w.as_ref() {
+                Some(w) => w.append_exec(exec).map_err(|e| e.to_string()),
+                None => Err("the archive is already sealed".into()),
+            },
+            Err(_) => Err("working directory lock poisoned".into()),
+        };
+        if let Err(e) = appended {
+            warn!(container = container_id; "exec record {}: {e}", exec.exec_id);
+        }
+    }
+
+    /// Stops after a last drain, closes the capture and seals the archive, waiting (bounded)
+    /// for it. Returns false if that did not finish in time; the thread then finishes on
+    /// its own and Shutdown waits for it.
+    pub async fn stop(&mut self, container_id: &str, facts: ExitFacts) -> bool {
+        if let Ok(mut f) = self.facts.lock() {
+            *f = Some(facts);
+        }
         self.stop.store(true, Ordering::SeqCst);
         let one = 1u64.to_ne_bytes();
         // A failed wake only costs one poll interval.
@@ -200,17 +332,240 @@ impl ContainerRecording {
         let Some(thread) = self.thread.take() else {
             return true;
         };
-        let joined = tokio::task::spawn_blocking(move || thread.join());
-        match tokio::time::timeout(Duration::from_secs(5), joined).await {
-            Ok(Ok(Ok(()))) => true,
-            Ok(_) => {
-                error!(container = container_id; "the recording thread failed");
-                false
+        let deadline = Instant::now() + SEAL_WAIT;
+        while !thread.is_finished() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if !thread.is_finished() {
+            warn!(container = container_id; "still sealing after {SEAL_WAIT:?}: going on, the shim waits for it before exiting");
+            if let Ok(mut v) = self.sealing.lock() {
+                v.push(thread);
             }
-            Err(_) => {
-                warn!(container = container_id; "the recording is still draining after 5 s");
-                false
+            return false;
+        }
+        if thread.join().is_err() {
+            error!(container = container_id; "the recording thread failed");
+            return false;
+        }
+        true
+    }
+}
+
+/// The container's identity for its archive, from the CRI annotations when present.
+fn identity_of(info: &ContainerInfo) -> ContainerIdentity {
+    let a = &info.annotations;
+    let get = |k: &str| a.get(k).cloned();
+    let spec_sha256 = std::fs::read(info.bundle.join("config.json"))
+        .ok()
+        .map(|bytes| {
+            use sha2::Digest;
+            hex(&sha2::Sha256::digest(&bytes))
+        });
+    ContainerIdentity {
+        id: info.id.clone(),
+        name: get("io.kubernetes.cri.container-name"),
+        image: get("io.kubernetes.cri.image-name"),
+        image_digest: None,
+        pod_name: get("io.kubernetes.cri.sandbox-name"),
+        pod_namespace: get("io.kubernetes.cri.sandbox-namespace"),
+        pod_uid: get("io.kubernetes.cri.sandbox-uid"),
+        labels: BTreeMap::new(),
+        annotations: a.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        oci_spec_sha256: spec_sha256,
+        node_name: nix::unistd::gethostname()
+            .ok()
+            .map(|h| h.to_string_lossy().into_owned()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The node key: loaded once, or created (0600) if the node has none yet.
+fn node_key(
+    slot: &Mutex<Option<Arc<NodeKey>>>,
+    path: &std::path::Path,
+) -> Result<Arc<NodeKey>, String> {
+    let mut guard = slot.lock().map_err(|_| "key lock poisoned".to_string())?;
+    if let Some(k) = guard.as_ref() {
+        return Ok(k.clone());
+    }
+    let key = match NodeKey::load(path) {
+        Ok(k) => k,
+        Err(load_err) if !path.exists() => {
+            info!(
+                "no node key at {}: creating one ({load_err})",
+                path.display()
+            );
+            NodeKey::generate_and_store(path).map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let key = Arc::new(key);
+    *guard = Some(key.clone());
+    Ok(key)
+}
+
+fn compression_of(config: &ArchiveConfig) -> ArchiveCompression {
+    match config.compression {
+        ArchiveCompressionName::None => ArchiveCompression::None,
+        ArchiveCompressionName::Zstd => ArchiveCompression::Zstd(config.zstd_level),
+    }
+}
+
+fn retention_of(config: &ArchiveConfig) -> RetentionPolicy {
+    RetentionPolicy {
+        max_total_bytes: config.retention.max_total_bytes,
+        max_age: config
+            .retention
+            .max_age_days
+            .map(|d| Duration::from_secs(d.saturating_mul(86_400))),
+        max_namespace_bytes: config.retention.max_namespace_bytes,
+    }
+}
+
+/// Writes the exit facts and counters into the metadata, seals the working directory into
+/// an archive, removes it, and applies retention. A failure leaves the directory for
+/// recovery; it never touches the container.
+fn seal_container(
+    id: &str,
+    work: &Mutex<Option<WorkDir>>,
+    summary: Option<CaptureSummary>,
+    facts: Option<ExitFacts>,
+    settings: &SealSettings,
+) {
+    let Ok(mut guard) = work.lock() else {
+        error!(container = id; "working directory lock poisoned: left for recovery");
+        return;
+    };
+    let Some(wd) = guard.as_mut() else {
+        return;
+    };
+    let updated = wd.update_metadata(|m| {
+        if let Some(f) = &facts {
+            m.exited_at = Some(f.exited_at.map_or_else(
+                blackbox_archive::timefmt::now_rfc3339,
+                blackbox_archive::timefmt::format_rfc3339,
+            ));
+            // containerd's status (128 + n for a signal), and the signal it implies.
+            m.exit = Some(ExitStatus {
+                code: i32::try_from(f.exit_status).ok(),
+                signal: f.signal,
+            });
+            m.oom_killed = f.oom_killed;
+        }
+        if let Some(s) = &summary {
+            let l = &s.losses;
+            for (name, v) in [
+                ("records", l.records),
+                ("ringbuf_full", l.ringbuf_full),
+                ("ringbuf_full_bytes", l.ringbuf_full_bytes),
+                ("no_ring", l.no_ring),
+                ("str_truncated", l.str_truncated),
+                ("data_snapped", l.data_snapped),
+                ("read_failed", l.read_failed),
+                ("scratch_overflow", l.scratch_overflow),
+                ("events_written", s.events_written),
+                ("pre_exec_dropped", s.pre_exec_dropped),
+                ("conversion_failures", s.conversion_failures),
+                ("pending_evicted", s.pending_evicted),
+                ("processes_evicted", s.processes_evicted),
+            ] {
+                m.drops.insert(name.to_string(), v);
             }
+        } else {
+            m.notes
+                .push("the capture was not closed normally: its last second may be missing".into());
+        }
+    });
+    if let Err(e) = updated {
+        warn!(container = id; "metadata: {e}");
+    }
+    let key = match node_key(&settings.key, &settings.archive.node_key) {
+        Ok(k) => k,
+        Err(e) => {
+            error!(container = id; "node key {}: {e}; the evidence stays in {} for `blackbox recover`", settings.archive.node_key.display(), wd.path().display());
+            return;
+        }
+    };
+    let mut opts = SealOptions::new(&settings.archive.archives_dir);
+    opts.compression = compression_of(&settings.archive);
+    opts.content_cap = settings.archive.content_cap_bytes;
+    opts.min_free_bytes = settings.archive.min_free_bytes;
+    let started = Instant::now();
+    match blackbox_archive::seal(wd, &key, &opts) {
+        Ok(sealed) => {
+            info!(container = id; "sealed {} ({} bytes, {} members) in {:?}", sealed.path.display(), sealed.size, sealed.members, started.elapsed());
+            for note in &sealed.notes {
+                warn!(container = id; "archive note: {note}");
+            }
+            if let Some(wd) = guard.take() {
+                if let Err(e) = wd.remove() {
+                    warn!(container = id; "remove the working directory: {e}");
+                }
+            }
+            if let Err(e) = blackbox_archive::apply_retention(
+                &settings.archive.archives_dir,
+                &retention_of(&settings.archive),
+                std::time::SystemTime::now(),
+                false,
+            ) {
+                warn!(container = id; "retention: {e}");
+            }
+        }
+        Err(e) => {
+            error!(container = id; "sealing failed: {e}; the evidence stays in {} for `blackbox recover`", wd.path().display());
+        }
+    }
+}
+
+/// Seals every dead owner's working directory under `<work_dir>/<namespace>/`.
+fn recover_dead_workdirs(
+    root: &std::path::Path,
+    archive: &ArchiveConfig,
+    key: &Mutex<Option<Arc<NodeKey>>>,
+) {
+    let Ok(namespaces) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut opts = RecoverOptions::new(&archive.archives_dir);
+    opts.compression = compression_of(archive);
+    opts.content_cap = archive.content_cap_bytes;
+    opts.min_free_bytes = archive.min_free_bytes;
+    for ns in namespaces.flatten() {
+        let dir = ns.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let unsealed = match blackbox_archive::list_unsealed(&dir) {
+            Ok(v) => v,
+            Err(e) => {
+                warn!("recovery: {}: {e}", dir.display());
+                continue;
+            }
+        };
+        if unsealed.is_empty() {
+            continue;
+        }
+        let key = match node_key(key, &archive.node_key) {
+            Ok(k) => k,
+            Err(e) => {
+                warn!("recovery: node key {}: {e}", archive.node_key.display());
+                return;
+            }
+        };
+        match blackbox_archive::recover(&dir, Some(&key), &opts) {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    info!("recovery: {}: {:?}", o.work_dir.display(), o.action);
+                }
+            }
+            Err(e) => warn!("recovery: {}: {e}", dir.display()),
         }
     }
 }
@@ -221,7 +576,7 @@ fn record_until_stopped(
     mut writer: CaptureWriter,
     stop: &AtomicBool,
     wake: &OwnedFd,
-) {
+) -> Option<CaptureSummary> {
     let clock: BootClock = *reader.clock();
     let mut push_errors = 0u64;
     let mut last_flush = Instant::now();
@@ -269,8 +624,14 @@ fn record_until_stopped(
         warn!(container = id; "{push_errors} records could not be written to the capture");
     }
     match writer.finish() {
-        Ok(summary) => info!(container = id; "capture closed: {summary:?}"),
-        Err(e) => error!(container = id; "close capture: {e}"),
+        Ok(summary) => {
+            info!(container = id; "capture closed: {summary:?}");
+            Some(summary)
+        }
+        Err(e) => {
+            error!(container = id; "close capture: {e}");
+            None
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The task API containerd drives: one service for every container of the shim.
 
+use std::time::Duration;
 use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
@@ -66,6 +67,51 @@ fn container_mut<'a>(
         .ok_or_else(|| not_found(format!("container {id} not found")))
 }
 
+/// The upper and lower directories of an overlay rootfs mount (what the container changed
+/// lives in the upper one).
+fn overlay_of(
+    mounts: &[containerd_shim::protos::types::mount::Mount],
+) -> Option<blackbox_archive::OverlayDirs> {
+    let m = mounts.iter().find(|m| m.type_ == "overlay")?;
+    let opt = |key: &str| {
+        m.options
+            .iter()
+            .find_map(|o| o.strip_prefix(key).map(str::to_string))
+    };
+    Some(blackbox_archive::OverlayDirs {
+        upper: opt("upperdir=")?,
+        lower: opt("lowerdir=")
+            .map(|l| l.split(':').map(str::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// An exec session for the archive's `execs.jsonl`: at its start, then (`ended`) complete.
+fn exec_record(
+    exec_id: &str,
+    p: &crate::process::Process,
+    spec: &oci_spec_runc::runtime::Process,
+    ended: bool,
+) -> blackbox_archive::ExecRecord {
+    use blackbox_archive::timefmt::{format_rfc3339, now_rfc3339};
+    blackbox_archive::ExecRecord {
+        exec_id: exec_id.to_string(),
+        argv: spec.args().clone().unwrap_or_default(),
+        tty: spec.terminal().unwrap_or(false),
+        // The recording fills in the start time of an ended session from its first line.
+        started_at: (!ended).then(now_rfc3339),
+        ended_at: ended.then(|| {
+            p.exit.as_ref().map_or_else(now_rfc3339, |e| {
+                format_rfc3339(std::time::SystemTime::from(e.at))
+            })
+        }),
+        exit_code: ended
+            .then(|| p.exit.as_ref().and_then(|e| i32::try_from(e.status).ok()))
+            .flatten(),
+        pids: u32::try_from(p.pid).into_iter().collect(),
+    }
+}
+
 fn ttrpc_result<T>(r: Result<T>) -> ttrpc::Result<T> {
     r.map_err(to_ttrpc)
 }
@@ -82,8 +128,10 @@ impl TaskService {
         }
         let mut container = Container::create(&self.namespace, &req, options).await?;
         let pid = container.init.pid;
-        self.start_recording(&mut container).await?;
+        self.start_recording(&mut container, overlay_of(&req.rootfs))
+            .await?;
         if let Some(cgroup) = oom::memory_cgroup(pid) {
+            container.memory_cgroup = Some(cgroup.clone());
             oom::watch(cgroup, req.id.clone(), self.oom_tx.clone());
         } else {
             warn!(container = req.id.as_str(); "no memory cgroup found, OOM kills will not be reported");
@@ -113,13 +161,18 @@ impl TaskService {
 
     /// Arms the recorder between `runc create` and `runc start`, so the
     /// container's first instruction is already recorded.
-    async fn start_recording(&self, container: &mut Container) -> Result<()> {
+    async fn start_recording(
+        &self,
+        container: &mut Container,
+        overlay: Option<blackbox_archive::OverlayDirs>,
+    ) -> Result<()> {
         let info = ContainerInfo {
             namespace: self.namespace.clone(),
             id: container.id.clone(),
             bundle: container.bundle.clone(),
             init_pid: container.init.pid,
             annotations: container.annotations.clone(),
+            overlay,
         };
         let recording = Arc::clone(&self.recording);
         // Opening the recorder may load and pin the eBPF programs: blocking work.
@@ -155,6 +208,12 @@ impl TaskService {
             pid
         } else {
             let pid = c.start_exec(&req.exec_id).await?;
+            if let Some(recording) = c.recording.as_ref() {
+                let p = c.process(&req.exec_id)?;
+                if let Some(spec) = p.spec.as_ref() {
+                    recording.record_exec(&req.id, &exec_record(&req.exec_id, p, spec, false));
+                }
+            }
             self.events.publish(TaskExecStarted {
                 container_id: req.id.clone(),
                 exec_id: req.exec_id.clone(),
@@ -173,9 +232,18 @@ impl TaskService {
         let mut containers = self.containers.lock().await;
         let c = container_mut(&mut containers, &req.id)?;
         let (pid, status, exited_at) = if req.exec_id.is_empty() {
-            c.delete_init().await?;
+            let recording = c.delete_init().await?;
             let p = &c.init;
-            (p.pid, p.exit_status(), p.exited_at())
+            let r = (p.pid, p.exit_status(), p.exited_at());
+            containers.remove(&req.id);
+            // The last drain and the seal run without the task lock (the pod's other
+            // containers are served meanwhile), but before the answer: containerd may
+            // remove the snapshot, and with it the upper dir, right after.
+            drop(containers);
+            if let Some((mut recording, facts)) = recording {
+                recording.stop(&req.id, facts).await;
+            }
+            r
         } else {
             let p = c.process_mut(&req.exec_id)?;
             if p.status == containerd_shim::api::Status::RUNNING {
@@ -186,11 +254,17 @@ impl TaskService {
             }
             p.drain_output().await;
             let r = (p.pid, p.exit_status(), p.exited_at());
+            let record = p
+                .spec
+                .as_ref()
+                .map(|spec| exec_record(&req.exec_id, p, spec, true));
+            if let (Some(recording), Some(record)) = (c.recording.as_ref(), record) {
+                recording.record_exec(&req.id, &record);
+            }
             c.execs.remove(&req.exec_id);
             r
         };
         if req.exec_id.is_empty() {
-            containers.remove(&req.id);
             info!(container = req.id.as_str(); "deleted, exit status {status}");
             self.events.publish(TaskDelete {
                 container_id: req.id.clone(),
@@ -501,6 +575,13 @@ impl Task for TaskService {
             return Ok(Empty::new());
         }
         info!("no container left, shutting down");
+        // Archives still being sealed (Delete stopped waiting for them) are finished first;
+        // what cannot be, a later shim or `blackbox recover` seals as recovered.
+        let recording = Arc::clone(&self.recording);
+        let _ = tokio::task::spawn_blocking(move || {
+            recording.wait_for_seals(Duration::from_secs(30));
+        })
+        .await;
         self.exit.signal();
         Ok(Empty::new())
     }

@@ -36,5 +36,22 @@ fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
         Duration::from_secs(10),
         |b| b["container_id"] == "hog",
     )?;
+    if rt == Runtime::Blackbox {
+        // The archive says so too.
+        let layout = &env.containerd.layout;
+        let archive =
+            blackbox_integration::archive::sealed_archive(&layout.blackbox_archives, "hog")?;
+        let info = blackbox_integration::archive::blackbox_cli(&[
+            "info",
+            &archive.to_string_lossy(),
+            "--json",
+        ])?;
+        let info: serde_json::Value = serde_json::from_slice(&info.stdout)?;
+        let text = info.to_string();
+        ensure!(
+            text.contains("\"oom_killed\":true"),
+            "the archive does not say OOM-killed: {text}"
+        );
+    }
     Ok(())
 }

@@ -13,6 +13,7 @@ use std::{
 };
 
 use anyhow::{bail, ensure, Context, Result};
+use blackbox_integration::archive::{blackbox_cli, sealed_archive};
 use blackbox_integration::{cmd::wait_for, Env, Runtime};
 
 use crate::Case;
@@ -21,6 +22,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         Case::new("rec", "known_actions_in_sysdig", known_actions).blackbox_only(),
         Case::new("rec", "losses_are_counted", losses_are_counted).blackbox_only(),
+        Case::new("rec", "killed_shim_is_recovered", killed_shim_is_recovered).blackbox_only(),
     ]
 }
 
@@ -117,7 +119,8 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     let script = format!(
         "cat /etc/passwd > /dev/null; echo hello > /tmp/a; mv /tmp/a /tmp/b; rm /tmp/b; \
          cp /bin/busybox /tmp/echo; /tmp/echo dropped-ran; \
-         echo ping | nc 127.0.0.1 {port}; exit 5"
+         echo ping | nc 127.0.0.1 {port}; echo kept > /tmp/kept; ln -s /etc/shadow /tmp/shadow-link; \
+         exit 5"
     );
     let out = ctr.run(
         rt,
@@ -137,31 +140,38 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
         .map_err(|_| anyhow::anyhow!("server thread panicked"))?;
     ensure!(received == b"ping\n", "the server received {received:?}");
 
-    let capture: PathBuf = env
-        .containerd
-        .layout
-        .blackbox_work
-        .join(&ns.name)
-        .join("actor")
-        .join("capture.scap");
-    wait_for("the capture", Duration::from_secs(10), || {
-        Ok(capture.exists().then_some(()))
-    })?;
+    // `ctr run --rm` returned after Delete, and Delete after the seal: the archive is there
+    // and the working directory is gone.
+    let layout = &env.containerd.layout;
+    let archive = sealed_archive(&layout.blackbox_archives, "actor")?;
+    ensure!(
+        !layout.blackbox_work.join(&ns.name).join("actor").exists(),
+        "the working directory outlived the seal"
+    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
-        let dir = capture.parent().context("capture has no directory")?;
+        let dir = archive.parent().context("archive has no directory")?;
         ensure!(
-            mode(&capture)? == 0o600,
-            "capture mode {:o}",
-            mode(&capture)?
+            mode(&archive)? == 0o600,
+            "archive mode {:o}",
+            mode(&archive)?
         );
         ensure!(
             mode(dir)? == 0o700,
-            "capture directory mode {:o}",
+            "archive directory mode {:o}",
             mode(dir)?
         );
     }
+    check_archive(&archive, layout, 5)?;
+    let scratch = tempfile::tempdir().context("scratch dir")?;
+    let capture = scratch.path().join("capture.scap");
+    blackbox_cli(&[
+        "export",
+        &archive.to_string_lossy(),
+        "--scap",
+        &capture.to_string_lossy(),
+    ])?;
     let events = sysdig(&capture)?;
     ensure!(!events.is_empty(), "sysdig printed no event");
     // Our reader and sysdig agree on every event and argument of the capture.
@@ -257,6 +267,63 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     Ok(())
 }
 
+/// The archive verifies with the run's node key, says how the container exited, holds the
+/// file it left behind and records a planted symlink as a symlink; one flipped byte fails
+/// `verify` with status 1.
+fn check_archive(
+    archive: &Path,
+    layout: &blackbox_integration::config::Layout,
+    exit_code: i64,
+) -> Result<()> {
+    let a = archive.to_string_lossy();
+    let public = format!("{}.pub", layout.blackbox_node_key.display());
+    blackbox_cli(&["verify", &a, "--key", &public])?;
+    let info = blackbox_cli(&["info", &a, "--json"])?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&info.stdout).context("blackbox info --json")?;
+    let text = info.to_string();
+    ensure!(
+        text.contains(&format!("\"code\":{exit_code}")),
+        "exit code {exit_code} not in the metadata: {text}"
+    );
+    ensure!(text.contains("\"sealed\""), "not sealed normally: {text}");
+
+    let rootfs = tempfile::tempdir().context("extract dir")?;
+    blackbox_cli(&["extract", &a, "--rootfs", &rootfs.path().to_string_lossy()])?;
+    let kept = std::fs::read(rootfs.path().join("tmp/kept")).context("extracted /tmp/kept")?;
+    ensure!(kept == b"kept\n", "extracted /tmp/kept holds {kept:?}");
+    let link = rootfs.path().join("tmp/shadow-link");
+    let meta = std::fs::symlink_metadata(&link)
+        .with_context(|| format!("extracted {}", link.display()))?;
+    ensure!(
+        meta.file_type().is_symlink(),
+        "{} is not a symlink",
+        link.display()
+    );
+    ensure!(
+        std::fs::read_link(&link)? == Path::new("/etc/shadow"),
+        "symlink target {:?}",
+        std::fs::read_link(&link)?
+    );
+
+    // Tampering: one byte flipped in the middle of the file.
+    let copy = rootfs.path().join("tampered.tar");
+    let mut bytes = std::fs::read(archive)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&copy, &bytes)?;
+    let bin = blackbox_integration::runtime::shim_dir().join("blackbox");
+    let status = Command::new(&bin)
+        .args(["verify", &copy.to_string_lossy(), "--key", &public])
+        .output()?
+        .status;
+    ensure!(
+        matches!(status.code(), Some(1 | 2)),
+        "verify of a tampered archive: {status}"
+    );
+    Ok(())
+}
+
 /// A container that makes syscalls far faster than a tiny ring buffer can be
 /// drained: it runs exactly as it would unrecorded, and the drop events in
 /// its capture add up to the records the kernel side counted as lost.
@@ -317,14 +384,32 @@ fn losses_are_counted(env: &Env, rt: Runtime) -> Result<()> {
         "a 16 KiB ring lost nothing under {count} syscalls: {line}"
     );
 
-    // What the capture says: the drop events' ratios (sysdig shows them with -D).
-    let capture = env
-        .containerd
-        .layout
-        .blackbox_work
-        .join(&ns.name)
-        .join("flood")
-        .join("capture.scap");
+    // What the capture says: the drop events' ratios (sysdig shows them with -D); and the
+    // archive's metadata carries the same counters.
+    let archive = sealed_archive(&env.containerd.layout.blackbox_archives, "flood")?;
+    let info = blackbox_cli(&["info", &archive.to_string_lossy(), "--json"])?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&info.stdout).context("blackbox info --json")?;
+    let drops = info
+        .pointer("/metadata/drops")
+        .or_else(|| info.pointer("/drops"))
+        .with_context(|| format!("no drop counters in {info}"))?;
+    let meta_lost: u64 = ["ringbuf_full", "no_ring", "scratch_overflow"]
+        .iter()
+        .map(|k| drops[*k].as_u64().unwrap_or(0))
+        .sum();
+    ensure!(
+        meta_lost == lost,
+        "the archive's metadata counts {meta_lost} lost, the kernel {lost}: {drops}"
+    );
+    let scratch = tempfile::tempdir().context("scratch dir")?;
+    let capture = scratch.path().join("capture.scap");
+    blackbox_cli(&[
+        "export",
+        &archive.to_string_lossy(),
+        "--scap",
+        &capture.to_string_lossy(),
+    ])?;
     let out = Command::new("/usr/bin/sysdig")
         .arg("-D")
         .arg("-r")
@@ -348,6 +433,90 @@ fn losses_are_counted(env: &Env, rt: Runtime) -> Result<()> {
     ensure!(
         in_capture == lost,
         "the capture's drop events add up to {in_capture}, the kernel counted {lost} lost"
+    );
+    Ok(())
+}
+
+/// SIGKILL of the shim mid-run: its container's working directory is left unsealed; the
+/// next shim that starts on the node seals it as `recovered`, with the events flushed
+/// before the kill (at most a second is lost), and it verifies.
+fn killed_shim_is_recovered(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("victim", rt)?;
+    let ctr = ns.ctr();
+    let layout = &env.containerd.layout;
+    ctr.run_detached(
+        rt,
+        "victim",
+        &[],
+        &[
+            "sh",
+            "-c",
+            "cat /etc/passwd > /dev/null; echo before-kill > /tmp/mark; \
+             while true; do sleep 0.1; done",
+        ],
+    )?;
+    // Two flush periods, so the cat and the write are durable.
+    std::thread::sleep(Duration::from_millis(2500));
+    let work = layout.blackbox_work.join(&ns.name).join("victim");
+    ensure!(work.is_dir(), "no working directory {}", work.display());
+    let shims: Vec<_> = blackbox_integration::host::shims_of(&layout.address)
+        .into_iter()
+        .filter(|p| p.flag("-namespace") == Some(ns.name.as_str()))
+        .collect();
+    ensure!(
+        shims.len() == 1,
+        "expected the victim's shim, found {shims:?}"
+    );
+    blackbox_integration::host::kill_pid(shims[0].pid);
+    wait_for("the shim to die", Duration::from_secs(10), || {
+        Ok((!blackbox_integration::host::alive(shims[0].pid)).then_some(()))
+    })?;
+    // containerd cleans the task up (`shim delete`); the evidence stays unsealed.
+    let _ = ctr.delete_task("victim");
+    ensure!(
+        work.is_dir(),
+        "the working directory vanished with the shim"
+    );
+
+    // Any new shim recovers it in the background.
+    let other = env.namespace("next", rt)?;
+    let out = other.ctr().run(rt, "next", &["--rm"], &["true"], None)?;
+    ensure!(out.code() == 0, "the next container failed: {}", out.stderr);
+    let mut archive = PathBuf::new();
+    wait_for("the recovered archive", Duration::from_secs(20), || {
+        Ok(sealed_archive(&layout.blackbox_archives, "victim")
+            .ok()
+            .map(|p| archive = p))
+    })?;
+    ensure!(
+        !work.exists(),
+        "the recovered working directory was not removed"
+    );
+    let a = archive.to_string_lossy();
+    let public = format!("{}.pub", layout.blackbox_node_key.display());
+    blackbox_cli(&["verify", &a, "--key", &public])?;
+    let info = blackbox_cli(&["info", &a, "--json"])?;
+    let text = String::from_utf8_lossy(&info.stdout);
+    ensure!(
+        text.contains("\"recovered\""),
+        "not marked recovered: {text}"
+    );
+    let scratch = tempfile::tempdir().context("scratch dir")?;
+    let capture = scratch.path().join("capture.scap");
+    blackbox_cli(&["export", &a, "--scap", &capture.to_string_lossy()])?;
+    let events = sysdig(&capture)?;
+    find(&events, "cat's open of /etc/passwd before the kill", |e| {
+        e.dir == "<" && e.ty.starts_with("open") && e.fd_name == "/etc/passwd"
+    })?;
+    find(&events, "the write of /tmp/mark before the kill", |e| {
+        e.dir == "<" && e.ty.starts_with("open") && e.fd_name == "/tmp/mark"
+    })?;
+    let rootfs = tempfile::tempdir().context("extract dir")?;
+    blackbox_cli(&["extract", &a, "--rootfs", &rootfs.path().to_string_lossy()])?;
+    let mark = std::fs::read(rootfs.path().join("tmp/mark")).context("extracted /tmp/mark")?;
+    ensure!(
+        mark == b"before-kill\n",
+        "extracted /tmp/mark holds {mark:?}"
     );
     Ok(())
 }
