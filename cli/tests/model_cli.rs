@@ -69,7 +69,10 @@ fn rules_validate_reports_positions_and_exit_status() {
 
 #[test]
 fn upstream_rules_validate() {
-    let dir = Path::new("/work/shared/corpus/falco-rules");
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/falco-rules"
+    ));
     let files: Vec<String> = [
         "falco_rules.yaml",
         "falco-incubating_rules.yaml",
@@ -137,9 +140,15 @@ fn scan_prints_falco_alerts_and_exit_status() {
     let o = blackbox(&[
         "scan",
         c,
-        "/work/shared/corpus/scap-samples/falco_cat_write.scap",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/corpus/scap-samples/falco_cat_write.scap"
+        ),
         "--rules",
-        "/work/shared/corpus/falco-rules/falco_rules.yaml",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/corpus/falco-rules/falco_rules.yaml"
+        ),
     ]);
     assert!(
         matches!(o.status.code(), Some(0 | 1)),
@@ -208,7 +217,10 @@ fn events_filter_agrees_with_sysdig() {
     require_sysdig();
     let dir = tempfile::tempdir().expect("tempdir");
     let ours = sample(dir.path());
-    let corpus = Path::new("/work/shared/corpus/scap-samples");
+    let corpus = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/scap-samples"
+    ));
     let files = [
         corpus.join("falco_cat_write.scap"),
         corpus.join("libs_curl_google.scap"),

@@ -77,11 +77,13 @@ fn main() {
             p
         }
     };
-    let rules_dir = PathBuf::from(
-        args.get(2)
-            .cloned()
-            .unwrap_or_else(|| "/work/shared/corpus/falco-rules".into()),
-    );
+    let rules_dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/corpus/falco-rules"
+        )
+        .into()
+    }));
     let mut engine = Engine::new(EngineConfig {
         rule_matching: RuleMatching::All,
         ..EngineConfig::default()

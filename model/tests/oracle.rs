@@ -49,7 +49,10 @@ const FIELDS: &[&str] = &[
 ];
 
 fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new("/work/shared/corpus/scap-samples");
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/scap-samples"
+    ));
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();

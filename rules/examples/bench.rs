@@ -26,8 +26,13 @@ impl EventAccess for Ev {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::var("FALCO_RULES_DIR")
-        .unwrap_or_else(|_| "/work/shared/corpus/falco-rules".into());
+    let dir = std::env::var("FALCO_RULES_DIR").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/corpus/falco-rules"
+        )
+        .into()
+    });
     let files: Vec<String> = [
         "falco_rules.yaml",
         "falco-incubating_rules.yaml",

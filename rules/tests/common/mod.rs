@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use blackbox_rules::{resolve_field, EventAccess, FieldArg, FieldId, Value};
 
-pub const RULES_DIR: &str = "/work/shared/corpus/falco-rules";
+pub const RULES_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/corpus/falco-rules"
+);
 
 pub fn rules_path(name: &str) -> String {
     let base = std::env::var("FALCO_RULES_DIR").unwrap_or_else(|_| RULES_DIR.to_string());
