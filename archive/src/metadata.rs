@@ -13,6 +13,9 @@ pub const METADATA_FORMAT: u32 = 1;
 pub struct ContainerIdentity {
     /// containerd's container id.
     pub id: String,
+    /// containerd's namespace (`k8s.io` for CRI pods, `default` for `ctr` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd_namespace: Option<String>,
     /// Container name (`io.kubernetes.container.name` / `io.kubernetes.cri.container-name`).
     pub name: Option<String>,
     /// Image reference.
@@ -105,6 +108,9 @@ pub struct Metadata {
     pub format: u32,
     /// containerd's container id.
     pub container_id: String,
+    /// containerd's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd_namespace: Option<String>,
     /// Container name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
@@ -171,6 +177,7 @@ impl Metadata {
         Self {
             format: METADATA_FORMAT,
             container_id: identity.id.clone(),
+            containerd_namespace: identity.containerd_namespace.clone(),
             container_name: identity.name.clone().or_else(|| {
                 first_of(
                     identity,

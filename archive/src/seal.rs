@@ -95,7 +95,9 @@ pub struct SealedArchive {
 }
 
 /// Where the archive of `m` goes (before collision suffixes):
-/// `<root>/<namespace>/<pod>/<container>-<short id>-<start>.tar[.zst]`.
+/// `<root>/<namespace>/<pod>/<container>-<short id>-<start>.tar[.zst]`. A container that is
+/// not a pod's (`ctr run`) goes under `_containerd.<containerd namespace>/_/`: names that
+/// a Kubernetes namespace (a DNS label) cannot take.
 pub fn archive_path(root: &Path, m: &Metadata, compression: ArchiveCompression) -> PathBuf {
     let comp = |v: &Option<String>| sanitize_component(v.as_deref().unwrap_or("_"));
     let short: String = sanitize_component(&m.container_id)
@@ -112,7 +114,12 @@ pub fn archive_path(root: &Path, m: &Metadata, compression: ArchiveCompression) 
         short,
         timefmt::compact(m.start_or_created())
     );
-    root.join(comp(&m.pod_namespace))
+    let namespace = match (&m.pod_namespace, &m.containerd_namespace) {
+        (Some(ns), _) => sanitize_component(ns),
+        (None, Some(cns)) => sanitize_component(&format!("_containerd.{cns}")),
+        (None, None) => "_".to_string(),
+    };
+    root.join(namespace)
         .join(comp(&m.pod_name))
         .join(sanitize_component(&file))
 }
@@ -582,5 +589,34 @@ impl Read for SegmentsReader<'_> {
             }
             self.cur = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContainerIdentity;
+
+    #[test]
+    fn archives_are_filed_by_pod_or_containerd_namespace() {
+        let root = Path::new("/a");
+        let mut id = ContainerIdentity {
+            id: "0123456789abcdef".into(),
+            containerd_namespace: Some("default".into()),
+            ..ContainerIdentity::default()
+        };
+        let m = Metadata::new(&id, "2026-12-01T10:00:00Z".into());
+        assert_eq!(
+            archive_path(root, &m, ArchiveCompression::None),
+            Path::new("/a/_containerd.default/_/_-0123456789ab-20261201T100000Z.tar")
+        );
+        id.pod_namespace = Some("prod".into());
+        id.pod_name = Some("web-1".into());
+        id.name = Some("nginx".into());
+        let m = Metadata::new(&id, "2026-12-01T10:00:00Z".into());
+        assert_eq!(
+            archive_path(root, &m, ArchiveCompression::Zstd(3)),
+            Path::new("/a/prod/web-1/nginx-0123456789ab-20261201T100000Z.tar.zst")
+        );
     }
 }
