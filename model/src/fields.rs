@@ -671,7 +671,10 @@ impl Model {
                 }
                 None
             }
-            (ParamType::Flags8 | ParamType::Flags16 | ParamType::Flags32, ParamValue::Uint(n)) => {
+            (
+                ParamType::Flags8 | ParamType::Flags16 | ParamType::Flags32 | ParamType::Mode,
+                ParamValue::Uint(n),
+            ) => {
                 let ParamAux::Flags(table) = p.aux else {
                     return None;
                 };
