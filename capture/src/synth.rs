@@ -189,7 +189,7 @@ impl RecordBuilder {
 
     /// A PROC blob.
     pub fn proc_info(self, p: &ProcInfo) -> Self {
-        let mut b = Vec::with_capacity(80);
+        let mut b = Vec::with_capacity(88);
         for v in [
             p.ppid,
             p.uid,
@@ -211,6 +211,8 @@ impl RecordBuilder {
         let n = p.comm.len().min(15);
         comm[..n].copy_from_slice(&p.comm[..n]);
         b.extend_from_slice(&comm);
+        b.extend_from_slice(&p.exe_flags.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
         self.blob(BB_BLOB_PROC, BB_ARG_NONE, b)
     }
 
@@ -311,7 +313,7 @@ mod tests {
         assert_eq!(size_of::<bb_hdr>(), HDR_LEN);
         assert_eq!(size_of::<bb_syscall_rec>(), SYSCALL_LEN);
         assert_eq!(size_of::<bb_proc_exit_rec>(), PROC_EXIT_LEN);
-        assert_eq!(size_of::<bb_proc_info>(), 80);
+        assert_eq!(size_of::<bb_proc_info>(), 88);
         assert_eq!(size_of::<bb_sock_tuple>(), 40);
     }
 
@@ -332,6 +334,7 @@ mod tests {
             clone_flags: 0,
             start_boot_ns: 9,
             comm: b"sh".to_vec(),
+            exe_flags: 0,
         };
         let l = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000);
         let r = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 8080);

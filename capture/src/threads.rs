@@ -153,6 +153,8 @@ pub struct ProcSnapshot {
     pub loginuid: i32,
     /// In a child pid namespace.
     pub in_pidns: bool,
+    /// libs' `PPM_EXE_*` flags of the executable (the execve exit's `flags`).
+    pub exe_flags: u32,
 }
 
 /// pid → snapshot, bounded.

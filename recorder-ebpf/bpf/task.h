@@ -9,6 +9,27 @@
 #define BB_S_IFSOCK 0140000
 #define BB_AF_INET 2
 #define BB_AF_INET6 10
+#define BB_OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/*
+ * BB_EXE_UPPER_LAYER if the task's executable is a file of an overlayfs upper layer (the
+ * container wrote it: libs' PPM_EXE_UPPER_LAYER). An overlay inode is the vfs_inode member
+ * of struct ovl_inode, followed by its __upperdentry pointer (set once the file has an
+ * upper copy); as libs' drivers do, the pointer is read right after the kernel's struct
+ * inode, whose size comes from the kernel's BTF.
+ */
+static __always_inline __u32 bb_exe_flags(struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	if (!exe)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(exe, f_inode);
+	if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != BB_OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	void *upper = NULL;
+	bpf_probe_read_kernel(&upper, sizeof(upper), (void *)inode + bpf_core_type_size(struct inode));
+	return upper ? BB_EXE_UPPER_LAYER : 0;
+}
 
 /*
  * The number of a struct pid in the namespace at `level`. numbers[] is a
@@ -56,6 +77,8 @@ static __always_inline void bb_blob_proc(struct bb_build *b, int slot, struct ta
 	pi->clone_flags = clone_flags;
 	pi->start_boot_ns = BPF_CORE_READ(task, start_boottime);
 	bpf_get_current_comm(pi->comm, sizeof(pi->comm));
+	pi->exe_flags = bb_exe_flags(task);
+	pi->_pad = 0;
 	bb_set_blob(b, slot, sizeof(struct bb_proc_info), BB_BLOB_PROC, BB_ARG_NONE);
 }
 

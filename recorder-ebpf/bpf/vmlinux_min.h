@@ -120,14 +120,20 @@ struct signal_struct {
 };
 
 struct mm_struct {
+	struct file *exe_file;
 	unsigned long arg_start;
 	unsigned long arg_end;
 	unsigned long env_start;
 	unsigned long env_end;
 };
 
+struct super_block {
+	unsigned long s_magic;
+};
+
 struct inode {
 	umode_t i_mode;
+	struct super_block *i_sb;
 };
 
 struct file {

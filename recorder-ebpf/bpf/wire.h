@@ -28,7 +28,7 @@ typedef signed long long __s64;
 
 #include "syscalls_x86_64.h"
 
-#define BB_WIRE_VERSION 1
+#define BB_WIRE_VERSION 2
 
 /* Record kinds (bb_hdr.kind). */
 #define BB_KIND_SYS_ENTER 1 /* struct bb_syscall_rec, ret is 0 */
@@ -131,7 +131,12 @@ struct bb_proc_info {
 	__u64 clone_flags; /* clone/clone3 flags as passed (Linux values); 0 for exec */
 	__u64 start_boot_ns;
 	__u8 comm[16];
+	__u32 exe_flags; /* BB_EXE_*: where the task's executable lives */
+	__u32 _pad;
 };
+
+/* bb_proc_info.exe_flags (the values of libs' PPM_EXE_* execve flags). */
+#define BB_EXE_UPPER_LAYER 2 /* on an overlayfs upper layer: written in the container */
 
 /* BB_BLOB_TUPLE: addresses of the socket behind an fd (connect: the fd; accept: the new fd). */
 struct bb_sock_tuple {
@@ -179,7 +184,7 @@ struct bb_losses {
 _Static_assert(sizeof(struct bb_hdr) == 40, "bb_hdr layout");
 _Static_assert(sizeof(struct bb_blob) == 4, "bb_blob layout");
 _Static_assert(sizeof(struct bb_syscall_rec) == 112, "bb_syscall_rec layout");
-_Static_assert(sizeof(struct bb_proc_info) == 80, "bb_proc_info layout");
+_Static_assert(sizeof(struct bb_proc_info) == 88, "bb_proc_info layout");
 _Static_assert(sizeof(struct bb_sock_tuple) == 40, "bb_sock_tuple layout");
 _Static_assert(sizeof(struct bb_proc_exit_rec) == 56, "bb_proc_exit_rec layout");
 _Static_assert(sizeof(struct bb_container_cfg) == 80, "bb_container_cfg layout");

@@ -140,7 +140,9 @@ fn wire_types_match_the_object_btf() {
             fdlimit,
             clone_flags,
             start_boot_ns,
-            comm
+            comm,
+            exe_flags,
+            _pad
         }
     );
     check_layout!(

@@ -423,6 +423,9 @@ pub struct ProcInfo {
     pub start_boot_ns: u64,
     /// `comm`, without NUL padding.
     pub comm: Vec<u8>,
+    /// Where the executable lives: libs' `PPM_EXE_*` flags (`PPM_EXE_UPPER_LAYER` = 2: a file
+    /// the container wrote on its overlay upper layer).
+    pub exe_flags: u32,
 }
 
 impl ProcInfo {
@@ -442,6 +445,7 @@ impl ProcInfo {
             clone_flags: p.clone_flags,
             start_boot_ns: p.start_boot_ns,
             comm: trim_nul(&p.comm).to_vec(),
+            exe_flags: p.exe_flags,
         }
     }
 }

@@ -101,6 +101,8 @@ fn decodes_exec_blobs() {
         clone_flags: 0,
         start_boot_ns: 9,
         comm: *b"sh\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+        exe_flags: 2,
+        _pad: 0,
     };
     let info_bytes = bytes_of(&info);
     let bytes = syscall(
@@ -123,6 +125,7 @@ fn decodes_exec_blobs() {
     );
     assert_eq!(pi.loginuid, None);
     assert_eq!(pi.comm, b"sh");
+    assert_eq!(pi.exe_flags, 2);
     assert_eq!(s.argv(), vec![&b"sh"[..], b"-c", b"true"]);
     assert_eq!(s.env(), vec![&b"A=1"[..], b"B=2"]);
     assert_eq!(s.blob(BlobKind::Proc).and_then(|b| b.arg), None);

@@ -97,6 +97,7 @@ pub fn snapshot_of(pi: &ProcInfo, argv: &[&[u8]]) -> ProcSnapshot {
         vpgid: i64::from(pi.vpgid),
         loginuid: pi.loginuid.map_or(-1, |u| u as i32),
         in_pidns: pi.pidns_level > 0,
+        exe_flags: pi.exe_flags,
     }
 }
 
@@ -128,7 +129,7 @@ fn exec_exit(b: EventBuilder, i: &ExitInput<'_, '_>) -> EventBuilder {
         .param_i32(0)
         .param_pid(snap.vpgid)
         .param_i32(snap.loginuid)
-        .param_u32(0)
+        .param_u32(snap.exe_flags)
 }
 
 fn clone_exit(code: u16, b: EventBuilder, i: &ExitInput<'_, '_>) -> EventBuilder {

@@ -94,6 +94,7 @@ pub fn proc_info(ppid: u32, comm: &str, vpid: u32, euid: u32, clone_flags: u64) 
         clone_flags,
         start_boot_ns: 1,
         comm: comm.as_bytes().to_vec(),
+        exe_flags: 0,
     }
 }
 
