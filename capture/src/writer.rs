@@ -114,9 +114,21 @@ struct PendingSection {
     container_ts: u64,
 }
 
+/// Sees what a [`CaptureWriter`] writes, as it writes it: the live rules evaluation reads
+/// the same events as the capture holds, in the same order (the tap runs on the writer's
+/// thread: it must hand the work off, never block).
+pub trait EventTap: Send {
+    /// The capture's leading metadata (process list, users …) and the container JSON
+    /// (sysdig's `container` event payload), once, before the first event.
+    fn section(&mut self, meta: &SectionMetadata, container_json: &str);
+    /// One event, after it was written.
+    fn event(&mut self, event: &Event);
+}
+
 /// Writes one container's capture. See the crate documentation.
 pub struct CaptureWriter {
     path: PathBuf,
+    tap: Option<Box<dyn EventTap>>,
     writer: ScapWriter<BufWriter<File>>,
     sync: File,
     section: Option<PendingSection>,
@@ -215,6 +227,7 @@ impl CaptureWriter {
         };
         Ok(Self {
             path: path.to_path_buf(),
+            tap: None,
             writer: ScapWriter::new(BufWriter::new(file), options.compression),
             sync,
             section: Some(PendingSection {
@@ -237,6 +250,12 @@ impl CaptureWriter {
                 ..CaptureSummary::default()
             },
         })
+    }
+
+    /// Hands every event written from now on (and the leading metadata, if not written yet)
+    /// to `tap` as well.
+    pub fn set_tap(&mut self, tap: Box<dyn EventTap>) {
+        self.tap = Some(tap);
     }
 
     /// The capture file.
@@ -520,6 +539,12 @@ impl CaptureWriter {
             .write_container(s.container_ts.min(first_ts), &s.container)
             .map_err(|e| self.wr_err(e))?;
         self.count(blackbox_scap::CONTAINER_JSON_2_E);
+        if let Some(tap) = self.tap.as_mut() {
+            // The writer just serialised it: it is valid.
+            if let Ok(json) = s.container.to_json() {
+                tap.section(&s.meta, &json);
+            }
+        }
         Ok(())
     }
 
@@ -532,6 +557,9 @@ impl CaptureWriter {
         self.ensure_section(ev.ts)?;
         self.writer.write_event(ev).map_err(|e| self.wr_err(e))?;
         self.count(ev.event_type);
+        if let Some(tap) = self.tap.as_mut() {
+            tap.event(ev);
+        }
         Ok(())
     }
 
@@ -628,6 +656,7 @@ fn snapshot_of_entry(p: &ProcessInfo) -> ProcSnapshot {
         vpgid: p.vpgid as i64,
         loginuid: p.loginuid.map_or(-1, |u| u as i32),
         in_pidns: p.flags & clone::CHILD_IN_PIDNS != 0,
+        exe_flags: 0,
     }
 }
 

@@ -5,11 +5,15 @@
 //! depends on containerd, tokio or the kernel, so everything here is tested
 //! without root.
 
+mod alerting;
 mod classes;
 mod error;
 mod node;
 mod runtime_options;
 
+pub use alerting::{
+    parse_http_url, AlertsConfig, HttpUrl, RulesConfig, DEFAULT_RULES_FILE, PRIORITY_NAMES,
+};
 pub use classes::SyscallClass;
 pub use error::ConfigError;
 pub use node::{

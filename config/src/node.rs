@@ -12,6 +12,7 @@ use std::{
 
 use serde::Deserialize;
 
+use crate::alerting::{AlertsConfig, RulesConfig};
 use crate::classes::{check_classes, parse_class_list, SyscallClass};
 use crate::error::{parse_toml, ConfigError};
 
@@ -30,6 +31,8 @@ pub const ANNOTATION_PREFIX: &str = "blackbox.io/";
 pub struct NodeConfig {
     pub recording: RecordingConfig,
     pub archive: ArchiveConfig,
+    pub rules: RulesConfig,
+    pub alerts: AlertsConfig,
 }
 
 /// `[archive]`: where and how containers' evidence is sealed.
@@ -163,6 +166,8 @@ impl NodeConfig {
         let config: Self = parse_toml(path, text)?;
         config.recording.validate(path)?;
         config.archive.validate(path)?;
+        config.rules.validate(path)?;
+        config.alerts.validate(path)?;
         Ok(config)
     }
 }
@@ -339,6 +344,30 @@ mod tests {
         assert!(e.to_string().contains("archive.archives_dir"), "{e}");
         let e = parse("[archive.retention]\nmax_days = 3\n").expect_err("unknown key");
         assert!(e.to_string().contains("max_days"), "{e}");
+    }
+
+    #[test]
+    fn rules_and_alerts_sections_are_read_and_checked() {
+        let c = parse(
+            "[rules]\nfiles = [\"/etc/falco/a.yaml\", \"/etc/falco/b.yaml\"]\n\
+             min_priority = \"warning\"\n[alerts]\nwebhook_url = \"http://127.0.0.1:2801/\"\n",
+        )
+        .expect("ok");
+        assert_eq!(c.rules.files.len(), 2);
+        assert_eq!(c.rules.min_priority, "warning");
+        assert_eq!(c.alerts.webhook_url, "http://127.0.0.1:2801/");
+        assert_eq!(
+            NodeConfig::default().rules.files,
+            vec![PathBuf::from(crate::DEFAULT_RULES_FILE)]
+        );
+        let e = parse("[rules]\nmin_priority = \"loud\"\n").expect_err("bad priority");
+        assert!(e.to_string().contains("rules.min_priority"), "{e}");
+        let e = parse("[rules]\nfiles = [\"rel.yaml\"]\n").expect_err("relative");
+        assert!(e.to_string().contains("rules.files"), "{e}");
+        let e = parse("[alerts]\nwebhook_url = \"https://x/\"\n").expect_err("https");
+        assert!(e.to_string().contains("alerts.webhook_url"), "{e}");
+        let e = parse("[alerts]\nlog = \"/x\"\n").expect_err("unknown key");
+        assert!(e.to_string().contains("config.toml:2:"), "{e}");
     }
 
     #[test]

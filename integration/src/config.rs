@@ -23,6 +23,8 @@ pub struct Layout {
     pub blackbox_archives: std::path::PathBuf,
     /// The run's own node signing key (created by the first shim that seals).
     pub blackbox_node_key: std::path::PathBuf,
+    /// The run's node alert log (every shim appends Falco JSON alerts).
+    pub blackbox_alert_log: std::path::PathBuf,
     /// The run's own eBPF pin root, never a real install's.
     pub bpf_pin_root: std::path::PathBuf,
     /// runc's `--root` for every runtime, so nothing lands in /run/containerd/runc.
@@ -49,6 +51,7 @@ impl Layout {
             blackbox_work: dir.join("blackbox-work"),
             blackbox_archives: dir.join("blackbox-archives"),
             blackbox_node_key: dir.join("blackbox-node.key"),
+            blackbox_alert_log: dir.join("blackbox-log").join("alerts.jsonl"),
             bpf_pin_root: Path::new("/sys/fs/bpf").join(format!(
                 "blackbox-it-{}",
                 dir.file_name()
@@ -76,17 +79,42 @@ impl Layout {
 
 /// blackbox's node config for a private run: everything under the run's own dirs.
 #[must_use]
-pub fn blackbox_node_toml(layout: &Layout) -> String {
+pub fn blackbox_node_toml(layout: &Layout, webhook_url: &str) -> String {
+    let rules: Vec<String> = RULES_FILES
+        .iter()
+        .map(|f| format!("\"{}\"", rules_file(f).display()))
+        .collect();
     format!(
         "[recording]\nwork_dir = \"{}\"\nbpf_pin_root = \"{}\"\n\
          [archive]\narchives_dir = \"{}\"\nnode_key = \"{}\"\n\
          # The test machines' disks may be nearly full: copy file contents regardless.\n\
-         min_free_bytes = 0\n",
+         min_free_bytes = 0\n\
+         # The whole upstream library, and every matching rule alerts, so that each action\n\
+         # of the event-generator table is seen to fire its own rule.\n\
+         [rules]\nfiles = [{}]\nall_matches = true\n\
+         [alerts]\nlog_path = \"{}\"\nwebhook_url = \"{webhook_url}\"\n",
         layout.blackbox_work.display(),
         layout.bpf_pin_root.display(),
         layout.blackbox_archives.display(),
-        layout.blackbox_node_key.display()
+        layout.blackbox_node_key.display(),
+        rules.join(", "),
+        layout.blackbox_alert_log.display(),
     )
+}
+
+/// The upstream rules files the run's shims load, in Falco's order.
+pub const RULES_FILES: [&str; 3] = [
+    "falco_rules.yaml",
+    "falco-incubating_rules.yaml",
+    "falco-sandbox_rules.yaml",
+];
+
+/// An upstream rules file of the corpus (next to the checkout: `../shared/corpus`).
+#[must_use]
+pub fn rules_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/falco-rules")
+        .join(name)
 }
 
 /// containerd 1.6 config (version 2) for a private instance with handlers `runc` and `blackbox`.

@@ -24,6 +24,8 @@ pub struct Containerd {
     pub layout: Layout,
     pub tools: HostTools,
     pub shim_dir: PathBuf,
+    /// Receives the alerts the shims POST to the webhook.
+    pub webhook: crate::webhook::WebhookSink,
     child: Mutex<Option<Child>>,
     /// Cgroup paths (relative to each hierarchy) that tests created; removed at teardown.
     cgroups: Mutex<Vec<String>>,
@@ -60,11 +62,16 @@ impl Containerd {
             &layout.blackbox_runtime_config,
             blackbox_runtime_toml(&layout, &tools.runc),
         )?;
-        fs::write(&layout.blackbox_node_config, blackbox_node_toml(&layout))?;
+        let webhook = crate::webhook::WebhookSink::start()?;
+        fs::write(
+            &layout.blackbox_node_config,
+            blackbox_node_toml(&layout, &webhook.url),
+        )?;
         let me = Containerd {
             layout,
             tools,
             shim_dir,
+            webhook,
             child: Mutex::new(None),
             cgroups: Mutex::new(Vec::new()),
             torn_down: Mutex::new(false),

@@ -18,6 +18,7 @@ pub mod image;
 pub mod prereq;
 pub mod pty;
 pub mod runtime;
+pub mod webhook;
 
 pub use env::{Env, TestNamespace};
 pub use runtime::{Runtime, BLACKBOX_SHIM, RUNC_SHIM};

@@ -5,6 +5,7 @@
 //! (`start` prints the socket address, `delete` a protobuf answer); every log
 //! line goes to the `log` FIFO containerd reads, or to stderr before it exists.
 
+mod alerts;
 mod console;
 mod container;
 mod errors;

@@ -34,6 +34,8 @@ use blackbox_recorder::{
 };
 use log::{error, info, warn};
 
+use crate::alerts::{node_log_error, ContainerRules, LiveRules, RulesStats};
+
 /// How often the capture is made durable: at most this much is lost if the
 /// shim or the node dies.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -52,6 +54,9 @@ pub struct RecordingService {
     key: Arc<Mutex<Option<Arc<NodeKey>>>>,
     /// Sealing threads still running (Shutdown waits for them).
     sealing: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// The live rules, loaded with the first recorded container: `Err` says why there are
+    /// none (rules that do not load), `Ok(None)` that live rules are off.
+    rules: Mutex<Option<Result<Option<Arc<LiveRules>>, String>>>,
 }
 
 /// A container being recorded.
@@ -123,6 +128,7 @@ impl RecordingService {
             recorder: Mutex::new(None),
             key: Arc::new(Mutex::new(None)),
             sealing: Arc::new(Mutex::new(Vec::new())),
+            rules: Mutex::new(None),
         };
         service.recover_in_background();
         service
@@ -218,12 +224,13 @@ impl RecordingService {
         let capture = work.capture_path();
         let meta = capture_meta(info, &cgroup);
         let rootfs = info.bundle.join("rootfs");
-        let writer = CaptureWriter::create(&capture, &meta, Some(&rootfs))
+        let mut writer = CaptureWriter::create(&capture, &meta, Some(&rootfs))
             .map_err(|e| fail(format!("capture {}: {e}", capture.display())))?;
         let stop = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(new_eventfd().map_err(|e| fail(format!("eventfd: {e}")))?);
         let facts = Arc::new(Mutex::new(None));
         let work = Arc::new(Mutex::new(Some(work)));
+        let rules = self.live_rules(config, &info.id, &work, &mut writer);
         let seal = SealSettings {
             archive: config.archive.clone(),
             key: self.key.clone(),
@@ -237,9 +244,11 @@ impl RecordingService {
                 let facts = facts.clone();
                 let work = work.clone();
                 move || {
+                    // The writer (and with it the rules' tap) is gone when this returns.
                     let summary = record_until_stopped(&id, reader, writer, &stop, &wake);
+                    let rules = rules.map(|r| r.map(|r| r.finish(&id)));
                     let facts = facts.lock().ok().and_then(|f| f.clone());
-                    seal_container(&id, &work, summary, facts, &seal);
+                    seal_container(&id, &work, summary, facts, rules, &seal);
                 }
             })
             .map_err(|e| fail(format!("start the reader thread: {e}")))?;
@@ -252,6 +261,39 @@ impl RecordingService {
             thread: Some(thread),
             sealing: self.sealing.clone(),
             exec_started: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Starts live rules evaluation for a container whose capture `writer` is about to
+    /// record. `Err`: why it is not evaluated live (also noted in its metadata).
+    fn live_rules(
+        &self,
+        config: &NodeConfig,
+        id: &str,
+        work: &Arc<Mutex<Option<WorkDir>>>,
+        writer: &mut CaptureWriter,
+    ) -> Option<Result<ContainerRules, String>> {
+        let live = {
+            let Ok(mut slot) = self.rules.lock() else {
+                return Some(Err("rules lock poisoned".into()));
+            };
+            let loaded = slot.get_or_insert_with(|| {
+                LiveRules::load(&config.rules, &config.alerts)
+                    .map(|r| r.map(Arc::new))
+                    .inspect_err(|e| {
+                        error!("live rules are off: {e}");
+                        node_log_error(&config.alerts.log_path, e);
+                    })
+            });
+            match loaded {
+                Ok(Some(live)) => live.clone(),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e.clone())),
+            }
+        };
+        Some(live.start(id, work.clone()).map(|(tap, rules)| {
+            writer.set_tap(tap);
+            rules
         }))
     }
 
@@ -363,6 +405,7 @@ fn identity_of(info: &ContainerInfo) -> ContainerIdentity {
         });
     ContainerIdentity {
         id: info.id.clone(),
+        containerd_namespace: Some(info.namespace.clone()),
         name: get("io.kubernetes.cri.container-name"),
         image: get("io.kubernetes.cri.image-name"),
         image_digest: None,
@@ -437,6 +480,7 @@ fn seal_container(
     work: &Mutex<Option<WorkDir>>,
     summary: Option<CaptureSummary>,
     facts: Option<ExitFacts>,
+    rules: Option<Result<RulesStats, String>>,
     settings: &SealSettings,
 ) {
     let Ok(mut guard) = work.lock() else {
@@ -481,6 +525,24 @@ fn seal_container(
         } else {
             m.notes
                 .push("the capture was not closed normally: its last second may be missing".into());
+        }
+        match &rules {
+            Some(Ok(r)) => {
+                for (name, v) in [
+                    ("rules_events", r.events),
+                    ("rules_alerts", r.alerts),
+                    ("rules_behind", r.behind),
+                    ("rules_alerts_unwritten", r.unwritten),
+                ] {
+                    m.drops.insert(name.to_string(), v);
+                }
+            }
+            Some(Err(e)) => m
+                .notes
+                .push(format!("the rules were not evaluated live: {e}")),
+            None => m
+                .notes
+                .push("live rules evaluation is off by configuration".into()),
         }
     });
     if let Err(e) = updated {

@@ -15,6 +15,7 @@ mod ctr_oom;
 mod ctr_pause;
 mod ctr_restart;
 mod ctr_stats;
+mod rec_alerts;
 mod rec_capture;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ fn cases() -> Vec<Case> {
         cri_exec::cases(),
         cri_shims::cases(),
         rec_capture::cases(),
+        rec_alerts::cases(),
     ]
     .into_iter()
     .flatten()
