@@ -50,8 +50,8 @@ static __always_inline void bb_fill_hdr(struct bb_hdr *h, __u64 cgid, __u16 kind
 /*
  * Send len bytes of data to the container's ring. No wakeup per record (a
  * wakeup costs ~2 us per event here); the reader polls with a timeout, and is
- * woken explicitly once wakeup_bytes are pending so a burst cannot overrun it
- * between polls.
+ * woken explicitly when wakeup_bytes become pending so a burst cannot overrun
+ * it between polls.
  */
 static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *data, __u64 len,
 				    __u16 flags)
@@ -69,8 +69,16 @@ static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *da
 			l->scratch_overflow++;
 		return;
 	}
+	/*
+	 * Wake the reader once, when this record makes the unread data cross the threshold:
+	 * waking it on every record past the threshold cost a wakeup per syscall while the
+	 * reader was behind. The reader drains to empty on each wakeup (and polls every
+	 * 100 ms regardless), so the next crossing wakes it again.
+	 */
+	__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
 	__u64 wake = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+	if (cfg->wakeup_bytes == 0 ||
+	    (avail < cfg->wakeup_bytes && avail + len >= cfg->wakeup_bytes))
 		wake = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(ring, data, len, wake) != 0) {
 		if (l) {

@@ -47,14 +47,45 @@ pub struct SectionMetadata {
 /// PL blocks are split so that each stays well under sysdig's buffer sizes.
 const PL_BLOCK_TARGET: usize = 60 * 1024;
 
+/// Uncompressed bytes gathered before they are handed to the compressor: one compressor call
+/// per ~100-byte event cost more than the compression itself (flate2 with miniz_oxide has
+/// fixed costs per call, zero-filling its output buffer among them). [`ScapWriter::flush`]
+/// still ends the member with everything written before it.
+const GZIP_CHUNK: usize = 64 * 1024;
+
 enum Sink<W: Write> {
     Plain(W),
-    Gzip {
-        level: u32,
-        // `None` between members (after a flush) and transiently while finishing one.
-        encoder: Option<GzEncoder<W>>,
-        idle: Option<W>,
-    },
+    Gzip(Box<GzipSink<W>>),
+}
+
+struct GzipSink<W: Write> {
+    level: u32,
+    // `None` between members (after a flush) and transiently while finishing one.
+    encoder: Option<GzEncoder<W>>,
+    idle: Option<W>,
+    // Written, not yet compressed (at most GZIP_CHUNK, unless one write is larger).
+    pending: Vec<u8>,
+}
+
+impl<W: Write> GzipSink<W> {
+    /// Hands the pending bytes to the member being written, starting one if needed.
+    fn compress_pending(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.encoder.is_none() {
+            let w = self
+                .idle
+                .take()
+                .ok_or_else(|| std::io::Error::other("gzip sink lost after an earlier failure"))?;
+            self.encoder = Some(GzEncoder::new(w, flate2::Compression::new(self.level)));
+        }
+        if let Some(e) = &mut self.encoder {
+            e.write_all(&self.pending)?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
 }
 
 /// Writes a SCAP capture to `W`.
@@ -71,11 +102,12 @@ impl<W: Write> ScapWriter<W> {
     pub fn new(sink: W, compression: Compression) -> Self {
         let sink = match compression {
             Compression::None => Sink::Plain(sink),
-            Compression::Gzip(level) => Sink::Gzip {
+            Compression::Gzip(level) => Sink::Gzip(Box::new(GzipSink {
                 level: level.min(9),
                 encoder: None,
                 idle: Some(sink),
-            },
+                pending: Vec::with_capacity(GZIP_CHUNK),
+            })),
         };
         Self {
             sink,
@@ -94,19 +126,10 @@ impl<W: Write> ScapWriter<W> {
     fn write_raw(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         match &mut self.sink {
             Sink::Plain(w) => w.write_all(bytes)?,
-            Sink::Gzip {
-                level,
-                encoder,
-                idle,
-            } => {
-                if encoder.is_none() {
-                    let w = idle.take().ok_or_else(|| {
-                        std::io::Error::other("gzip sink lost after an earlier failure")
-                    })?;
-                    *encoder = Some(GzEncoder::new(w, flate2::Compression::new(*level)));
-                }
-                if let Some(e) = encoder {
-                    e.write_all(bytes)?;
+            Sink::Gzip(g) => {
+                g.pending.extend_from_slice(bytes);
+                if g.pending.len() >= GZIP_CHUNK {
+                    g.compress_pending()?;
                 }
             }
         }
@@ -222,12 +245,13 @@ impl<W: Write> ScapWriter<W> {
     pub fn flush(&mut self) -> Result<(), WriteError> {
         match &mut self.sink {
             Sink::Plain(w) => w.flush()?,
-            Sink::Gzip { encoder, idle, .. } => {
-                if let Some(e) = encoder.take() {
+            Sink::Gzip(g) => {
+                g.compress_pending()?;
+                if let Some(e) = g.encoder.take() {
                     let mut w = e.finish()?;
                     w.flush()?;
-                    *idle = Some(w);
-                } else if let Some(w) = idle {
+                    g.idle = Some(w);
+                } else if let Some(w) = &mut g.idle {
                     w.flush()?;
                 }
             }
@@ -240,9 +264,9 @@ impl<W: Write> ScapWriter<W> {
         self.flush()?;
         match self.sink {
             Sink::Plain(w) => Ok(w),
-            Sink::Gzip { idle, .. } => {
-                idle.ok_or_else(|| std::io::Error::other("gzip sink lost").into())
-            }
+            Sink::Gzip(g) => g
+                .idle
+                .ok_or_else(|| std::io::Error::other("gzip sink lost").into()),
         }
     }
 }
