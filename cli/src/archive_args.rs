@@ -1,17 +1,27 @@
 //! Shared pieces of the archive commands: opening an archive with a clear error, and the
 //! default roots.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use blackbox_archive::Archive;
+use blackbox_config::{NodeConfig, DEFAULT_NODE_CONFIG_PATH};
 
-/// Default archive tree (until the node config has an `[archive]` section).
-pub(crate) const DEFAULT_ARCHIVES_ROOT: &str = blackbox_archive::DEFAULT_ARCHIVES_ROOT;
-/// Default working directories.
-pub(crate) const DEFAULT_WORK_ROOT: &str = blackbox_archive::DEFAULT_WORK_ROOT;
-/// Default node key.
-pub(crate) const DEFAULT_NODE_KEY: &str = blackbox_archive::DEFAULT_NODE_KEY;
+/// The node configuration the archive commands take their defaults from (where the shims
+/// write): `--config`, else `$BLACKBOX_CONFIG`, else /etc/blackbox/config.toml; a missing
+/// file means the defaults, a bad one is an error naming the file and the line.
+pub(crate) fn node_config(path: Option<&Path>) -> Result<NodeConfig> {
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("BLACKBOX_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_NODE_CONFIG_PATH));
+    NodeConfig::load_or_default(&path).with_context(|| {
+        format!(
+            "the node config {} gives the default directories (or pass them explicitly)",
+            path.display()
+        )
+    })
+}
 
 /// Opens an archive, with a spinner while it is scanned.
 pub(crate) fn open(path: &Path) -> Result<Archive> {

@@ -10,7 +10,7 @@ use blackbox_archive::{list_archives, timefmt};
 use clap::Args;
 use serde::Serialize;
 
-use crate::archive_args::{human, print_json, DEFAULT_ARCHIVES_ROOT};
+use crate::archive_args::{human, node_config, print_json};
 use crate::ARCHIVE_EXIT_STATUS_HELP;
 
 const EXAMPLES: &str = "\
@@ -28,9 +28,13 @@ Times are RFC 3339 (2024-05-01T12:00:00Z) or a date (2024-05-01, midnight UTC); 
 #[derive(Debug, Args)]
 #[command(after_help = format!("{EXAMPLES}\n\n{ARCHIVE_EXIT_STATUS_HELP}"))]
 pub struct LsArgs {
-    /// Root of the archive tree
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_ARCHIVES_ROOT)]
-    root: PathBuf,
+    /// Root of the archive tree [default: the node config's `[archive] archives_dir`,
+    /// /var/lib/blackbox/archives]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The node config to take the default root from [default: /etc/blackbox/config.toml]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Only this namespace
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
@@ -91,7 +95,11 @@ fn compact_to_rfc3339(c: &str) -> Option<String> {
 }
 
 pub(crate) fn run(args: &LsArgs) -> Result<ExitCode> {
-    let all = list_archives(&args.root)?;
+    let root = match &args.root {
+        Some(r) => r.clone(),
+        None => node_config(args.config.as_deref())?.archive.archives_dir,
+    };
+    let all = list_archives(&root)?;
     let mut rows = Vec::new();
     for a in all {
         if args.namespace.as_ref().is_some_and(|n| *n != a.namespace)
@@ -125,7 +133,7 @@ pub(crate) fn run(args: &LsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!("no archives under {}", args.root.display());
+        eprintln!("no archives under {}", root.display());
         return Ok(ExitCode::SUCCESS);
     }
     println!(

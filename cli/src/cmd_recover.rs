@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use blackbox_archive::{recover, NodeKey, RecoverAction, RecoverOptions};
 use clap::Args;
 
-use crate::archive_args::{DEFAULT_ARCHIVES_ROOT, DEFAULT_NODE_KEY, DEFAULT_WORK_ROOT};
+use crate::archive_args::node_config;
 use crate::ARCHIVE_EXIT_STATUS_HELP;
 
 const EXAMPLES: &str = "\
@@ -30,40 +30,69 @@ pub struct RecoverArgs {
     /// Only list what would be sealed
     #[arg(long)]
     dry_run: bool,
-    /// Root of the working directories
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_WORK_ROOT)]
-    work_root: PathBuf,
-    /// Root of the archive tree
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_ARCHIVES_ROOT)]
-    archives_root: PathBuf,
-    /// The node's private key, to sign the archives
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_NODE_KEY)]
-    key: PathBuf,
-    /// Compress archives with zstd (.tar.zst)
+    /// Root of the working directories [default: the node config's `[recording] work_dir`,
+    /// /var/lib/blackbox/work]
+    #[arg(long, value_name = "DIR")]
+    work_root: Option<PathBuf>,
+    /// Root of the archive tree [default: `[archive] archives_dir`, /var/lib/blackbox/archives]
+    #[arg(long, value_name = "DIR")]
+    archives_root: Option<PathBuf>,
+    /// The node's private key, to sign the archives [default: `[archive] node_key`,
+    /// /etc/blackbox/node.key]
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Compress archives with zstd (.tar.zst) [default: `[archive] compression`]
     #[arg(long)]
     zstd: bool,
+    /// The node config the defaults come from [default: /etc/blackbox/config.toml]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &RecoverArgs) -> Result<ExitCode> {
+    let explicit = args.work_root.is_some() && args.archives_root.is_some() && args.key.is_some();
+    let config = if explicit {
+        None
+    } else {
+        Some(node_config(args.config.as_deref())?)
+    };
+    let pick = |flag: &Option<PathBuf>, from: fn(&blackbox_config::NodeConfig) -> PathBuf| {
+        flag.clone()
+            .or_else(|| config.as_ref().map(from))
+            .unwrap_or_default()
+    };
+    let work_root = pick(&args.work_root, |c| c.recording.work_dir.clone());
+    let archives_root = pick(&args.archives_root, |c| c.archive.archives_dir.clone());
+    let key_path = pick(&args.key, |c| c.archive.node_key.clone());
     let key = if args.dry_run {
         None
     } else {
-        Some(NodeKey::load(&args.key).with_context(|| {
+        Some(NodeKey::load(&key_path).with_context(|| {
             "the node key signs recovered archives (`blackbox install` creates it)".to_owned()
         })?)
     };
-    let mut opts = RecoverOptions::new(&args.archives_root);
+    let mut opts = RecoverOptions::new(&archives_root);
     opts.dry_run = args.dry_run;
+    let configured_zstd = config.as_ref().and_then(|c| {
+        (c.archive.compression == blackbox_config::ArchiveCompressionName::Zstd)
+            .then_some(c.archive.zstd_level)
+    });
     if args.zstd {
-        opts.compression = blackbox_archive::ArchiveCompression::Zstd(3);
+        opts.compression = blackbox_archive::ArchiveCompression::Zstd(configured_zstd.unwrap_or(3));
+    } else if let Some(level) = configured_zstd {
+        opts.compression = blackbox_archive::ArchiveCompression::Zstd(level);
+    }
+    if let Some(c) = &config {
+        opts.content_cap = c.archive.content_cap_bytes;
+        opts.min_free_bytes = c.archive.min_free_bytes;
     }
     let pb = crate::progress::spinner("recovering");
-    let outcomes = recover(&args.work_root, key.as_ref(), &opts);
+    let outcomes = recover(&work_root, key.as_ref(), &opts);
     crate::progress::done(pb);
     let outcomes = outcomes?;
     let mut failed = 0;
     if outcomes.is_empty() {
-        println!("nothing to recover under {}", args.work_root.display());
+        println!("nothing to recover under {}", work_root.display());
     }
     for o in &outcomes {
         let dir = o.work_dir.display();

@@ -225,3 +225,42 @@ fn recover_dry_run_and_help() -> R {
     }
     Ok(())
 }
+
+#[test]
+fn recover_and_ls_take_their_directories_from_the_node_config() -> R {
+    let dir = tempfile::tempdir()?;
+    let work = dir.path().join("work");
+    let archives = dir.path().join("archives");
+    std::fs::create_dir_all(work.join("default"))?;
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[recording]\nwork_dir = \"{}\"\n[archive]\narchives_dir = \"{}\"\n",
+            work.display(),
+            archives.display()
+        ),
+    )?;
+    let out = blackbox(&["recover", "--dry-run", "--config", s(&config)])?;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("nothing to recover under {}", work.display())),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::create_dir_all(&archives)?;
+    let out = blackbox(&["ls", "--config", s(&config)])?;
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&archives.display().to_string()),
+        "{}",
+        text(&out.stderr)
+    );
+    // A bad config is named with its line; the command fails without guessing.
+    std::fs::write(&config, "[recording]\nwork_dri = \"/x\"\n")?;
+    let out = blackbox(&["recover", "--dry-run", "--config", s(&config)])?;
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("config.toml:2:"), "{err}");
+    Ok(())
+}
