@@ -43,6 +43,21 @@ pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
 /// Replaces `path` with `data` atomically: a reader sees the old or the new contents, and
 /// after a crash the file is one of the two.
 pub(crate) fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    atomic_write_with(path, data, mode, true)
+}
+
+/// [`atomic_write`], durable only once the caller fsyncs the file and its directory.
+pub(crate) fn atomic_write_unsynced(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    atomic_write_with(path, data, mode, false)
+}
+
+/// fsyncs a file.
+pub(crate) fn fsync_file(path: &Path) -> Result<()> {
+    let f = File::open(path).map_err(|e| ArchiveError::io("open", path, e))?;
+    f.sync_all().map_err(|e| ArchiveError::io("fsync", path, e))
+}
+
+fn atomic_write_with(path: &Path, data: &[u8], mode: u32, sync: bool) -> Result<()> {
     let tmp = temp_sibling(path);
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -54,15 +69,17 @@ pub(crate) fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
             .map_err(|e| ArchiveError::io("create", &tmp, e))?;
         f.write_all(data)
             .map_err(|e| ArchiveError::io("write", &tmp, e))?;
-        f.sync_all()
-            .map_err(|e| ArchiveError::io("fsync", &tmp, e))?;
+        if sync {
+            f.sync_all()
+                .map_err(|e| ArchiveError::io("fsync", &tmp, e))?;
+        }
         std::fs::rename(&tmp, path).map_err(|e| ArchiveError::io("rename into place", path, e))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
         return result;
     }
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent().filter(|_| sync) {
         fsync_dir(dir)?;
     }
     Ok(())

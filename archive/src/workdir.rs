@@ -55,6 +55,17 @@ pub enum WorkState {
     Sealed(PathBuf),
 }
 
+impl WorkState {
+    /// The `state` file's content.
+    fn text(&self) -> String {
+        match self {
+            WorkState::Open => "open\n".to_owned(),
+            WorkState::Sealing => "sealing\n".to_owned(),
+            WorkState::Sealed(p) => format!("sealed\n{}\n", p.display()),
+        }
+    }
+}
+
 /// An open working directory, locked by this process.
 #[derive(Debug)]
 pub struct WorkDir {
@@ -68,6 +79,20 @@ impl WorkDir {
     /// Creates `<root>/<id>/` (0700, `root` created if missing), writes `metadata.json`,
     /// `owner.pid` and `state`, and locks it. Fails if it already exists.
     pub fn create(root: &Path, identity: &ContainerIdentity) -> Result<WorkDir> {
+        let wd = Self::create_unsynced(root, identity, |_| {})?;
+        wd.sync()?;
+        Ok(wd)
+    }
+
+    /// [`WorkDir::create`] with `prepare` applied to the metadata first, and without waiting
+    /// for the disk: the directory and its files are durable only after [`WorkDir::sync`].
+    /// For a caller on a latency-critical path (the shim between `runc create` and
+    /// `runc start`: nine fsyncs cost ~30 ms there) that syncs right after, on another thread.
+    pub fn create_unsynced(
+        root: &Path,
+        identity: &ContainerIdentity,
+        prepare: impl FnOnce(&mut Metadata),
+    ) -> Result<WorkDir> {
         if identity.id.is_empty() {
             return Err(ArchiveError::InvalidOption("empty container id".into()));
         }
@@ -84,17 +109,33 @@ impl WorkDir {
                 reason: "locked by another process".into(),
             });
         }
-        let metadata = Metadata::new(identity, timefmt::now_rfc3339());
+        let mut metadata = Metadata::new(identity, timefmt::now_rfc3339());
+        prepare(&mut metadata);
         let wd = WorkDir {
             path,
             metadata,
             _lock: lock,
         };
-        wd.write_owner()?;
-        wd.write_metadata()?;
-        wd.set_state(&WorkState::Open)?;
-        fsutil::fsync_dir(root)?;
+        let unsynced = |name: &str, text: &[u8]| {
+            fsutil::atomic_write_unsynced(&wd.path.join(name), text, 0o600)
+        };
+        unsynced(files::OWNER, wd.owner_line().as_bytes())?;
+        unsynced(files::METADATA, &wd.metadata_bytes()?)?;
+        unsynced(files::STATE, WorkState::Open.text().as_bytes())?;
         Ok(wd)
+    }
+
+    /// Makes what [`WorkDir::create_unsynced`] wrote durable: its files, the directory, and
+    /// the directory's entry in its parent.
+    pub fn sync(&self) -> Result<()> {
+        for name in [files::OWNER, files::METADATA, files::STATE] {
+            fsutil::fsync_file(&self.path.join(name))?;
+        }
+        fsutil::fsync_dir(&self.path)?;
+        if let Some(root) = self.path.parent() {
+            fsutil::fsync_dir(root)?;
+        }
+        Ok(())
     }
 
     /// Opens an existing working directory and takes it over: fails with [`ArchiveError::Busy`]
@@ -219,31 +260,34 @@ impl WorkDir {
     }
 
     pub(crate) fn set_state(&self, s: &WorkState) -> Result<()> {
-        let text = match s {
-            WorkState::Open => "open\n".to_owned(),
-            WorkState::Sealing => "sealing\n".to_owned(),
-            WorkState::Sealed(p) => format!("sealed\n{}\n", p.display()),
-        };
-        fsutil::atomic_write(&self.path.join(files::STATE), text.as_bytes(), 0o600)
+        fsutil::atomic_write(&self.path.join(files::STATE), s.text().as_bytes(), 0o600)
     }
 
-    fn write_metadata(&self) -> Result<()> {
-        let path = self.path.join(files::METADATA);
+    fn metadata_bytes(&self) -> Result<Vec<u8>> {
         let mut text =
             serde_json::to_vec_pretty(&self.metadata).map_err(|e| ArchiveError::Json {
-                path: path.clone(),
+                path: self.path.join(files::METADATA),
                 reason: e.to_string(),
             })?;
         text.push(b'\n');
-        fsutil::atomic_write(&path, &text, 0o600)
+        Ok(text)
+    }
+
+    fn write_metadata(&self) -> Result<()> {
+        let text = self.metadata_bytes()?;
+        fsutil::atomic_write(&self.path.join(files::METADATA), &text, 0o600)
+    }
+
+    fn owner_line(&self) -> String {
+        let pid = std::process::id();
+        let start = sys::process_start_time(pid).unwrap_or(0);
+        format!("{pid} {start}\n")
     }
 
     fn write_owner(&self) -> Result<()> {
-        let pid = std::process::id();
-        let start = sys::process_start_time(pid).unwrap_or(0);
         fsutil::atomic_write(
             &self.path.join(files::OWNER),
-            format!("{pid} {start}\n").as_bytes(),
+            self.owner_line().as_bytes(),
             0o600,
         )
     }
@@ -380,6 +424,29 @@ pub fn list_unsealed(root: &Path) -> Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn unsynced_create_writes_the_prepared_metadata() -> Result<(), Box<dyn std::error::Error>> {
+        let root = tempfile::tempdir()?;
+        let id = ContainerIdentity {
+            id: "c2".into(),
+            ..ContainerIdentity::default()
+        };
+        let wd = WorkDir::create_unsynced(&root.path().join("work"), &id, |m| {
+            m.started_at = Some("2026-12-01T00:00:00Z".into());
+        })?;
+        wd.sync()?;
+        let m: Metadata = serde_json::from_slice(&std::fs::read(wd.path().join(files::METADATA))?)?;
+        assert_eq!(m.started_at.as_deref(), Some("2026-12-01T00:00:00Z"));
+        assert_eq!(wd.state()?, WorkState::Open);
+        assert!(read_owner(wd.path()).is_some_and(|(pid, _)| pid == std::process::id()));
+        let leftovers: Vec<_> = std::fs::read_dir(wd.path())?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        Ok(())
+    }
 
     #[test]
     fn lifecycle() -> Result<(), Box<dyn std::error::Error>> {

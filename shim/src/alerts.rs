@@ -17,7 +17,7 @@ use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
         mpsc::{sync_channel, Receiver, SyncSender, TrySendError},
-        Arc, Mutex,
+        Arc, Condvar, Mutex,
     },
     thread::JoinHandle,
     time::{Duration, Instant},
@@ -38,9 +38,41 @@ const BATCH: usize = 4096;
 
 /// The rules and alert outputs of one shim, shared by its containers.
 pub struct LiveRules {
-    engine: Arc<Engine>,
+    engine: Arc<EngineSlot>,
     sinks: Arc<Sinks>,
     queue_events: usize,
+}
+
+/// The engine, once loaded (on a thread of its own: loading the upstream files takes tens of
+/// milliseconds, which must not delay a container's start); `Err` says why there is none.
+#[derive(Default)]
+struct EngineSlot {
+    state: Mutex<Option<Result<Arc<Engine>, String>>>,
+    ready: Condvar,
+}
+
+impl EngineSlot {
+    fn set(&self, r: Result<Arc<Engine>, String>) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = Some(r);
+        }
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> Result<Arc<Engine>, String> {
+        let Ok(mut s) = self.state.lock() else {
+            return Err("rules lock poisoned".into());
+        };
+        loop {
+            if let Some(r) = s.as_ref() {
+                return r.clone();
+            }
+            s = match self.ready.wait(s) {
+                Ok(s) => s,
+                Err(_) => return Err("rules lock poisoned".into()),
+            };
+        }
+    }
 }
 
 /// Where alerts go besides the container's own `alerts.jsonl`.
@@ -49,60 +81,84 @@ struct Sinks {
     webhook: Option<Webhook>,
 }
 
+/// Loads the configured rules files. An error names every problem (file, line, reason).
+fn load_engine(rules: &RulesConfig) -> Result<Engine, String> {
+    let min_priority = Priority::parse(&rules.min_priority)
+        .ok_or_else(|| format!("min_priority {:?}: not a priority", rules.min_priority))?;
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut engine = Engine::new(EngineConfig {
+        min_priority,
+        rule_matching: if rules.all_matches {
+            RuleMatching::All
+        } else {
+            RuleMatching::First
+        },
+        hostname,
+        ..EngineConfig::default()
+    });
+    let started = Instant::now();
+    let loaded = engine.load_files(&rules.files).map_err(|e| e.to_string())?;
+    for w in loaded.warnings() {
+        warn!("rules: {w}");
+    }
+    let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} error(s) loading the rules:\n{}",
+            errors.len(),
+            errors.join("\n")
+        ));
+    }
+    info!(
+        "rules: {} rules loaded from {} in {:?}",
+        engine.ruleset().rules().len(),
+        rules
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        started.elapsed()
+    );
+    Ok(engine)
+}
+
 impl LiveRules {
-    /// Loads the configured rules files. `Ok(None)`: live evaluation is off by config.
-    /// An error names every problem (file, line, reason); the caller logs it and records
-    /// without live rules.
-    pub fn load(rules: &RulesConfig, alerts: &AlertsConfig) -> Result<Option<LiveRules>, String> {
+    /// Starts loading the configured rules files in the background. `Ok(None)`: live
+    /// evaluation is off by config; `Err`: the alert outputs are unusable. Rules that do not
+    /// load are reported (containerd's log, the node log) when the load ends, and every
+    /// container's evaluation then ends with that reason.
+    pub fn start_loading(
+        rules: &RulesConfig,
+        alerts: &AlertsConfig,
+    ) -> Result<Option<LiveRules>, String> {
         if !rules.enabled || rules.files.is_empty() {
             return Ok(None);
         }
-        let min_priority = Priority::parse(&rules.min_priority)
-            .ok_or_else(|| format!("min_priority {:?}: not a priority", rules.min_priority))?;
-        let hostname = nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut engine = Engine::new(EngineConfig {
-            min_priority,
-            rule_matching: if rules.all_matches {
-                RuleMatching::All
-            } else {
-                RuleMatching::First
-            },
-            hostname,
-            ..EngineConfig::default()
-        });
-        let started = Instant::now();
-        let loaded = engine.load_files(&rules.files).map_err(|e| e.to_string())?;
-        for w in loaded.warnings() {
-            warn!("rules: {w}");
-        }
-        let errors: Vec<String> = loaded.errors().map(ToString::to_string).collect();
-        if !errors.is_empty() {
-            return Err(format!(
-                "{} error(s) loading the rules:\n{}",
-                errors.len(),
-                errors.join("\n")
-            ));
-        }
-        let enabled = engine.ruleset().rules().len();
-        info!(
-            "rules: {enabled} rules loaded from {} in {:?}",
-            rules
-                .files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            started.elapsed()
-        );
         let webhook = if alerts.webhook_url.is_empty() {
             None
         } else {
             Some(Webhook::start(alerts)?)
         };
+        let engine = Arc::new(EngineSlot::default());
+        let slot = engine.clone();
+        let config = rules.clone();
+        let alert_log = alerts.log_path.clone();
+        std::thread::Builder::new()
+            .name("rules-load".into())
+            .spawn(move || {
+                let loaded = load_engine(&config).map(Arc::new);
+                if let Err(e) = &loaded {
+                    error!("live rules are off: {e}");
+                    node_log_error(&alert_log, &format!("live rules are off: {e}"));
+                }
+                slot.set(loaded);
+            })
+            .map_err(|e| format!("start the rules loader: {e}"))?;
         Ok(Some(LiveRules {
-            engine: Arc::new(engine),
+            engine,
             sinks: Arc::new(Sinks {
                 node_log: Some(NodeLog {
                     path: alerts.log_path.clone(),
@@ -116,7 +172,8 @@ impl LiveRules {
     }
 
     /// Starts evaluating one container: the returned tap goes to its capture writer, the
-    /// handle is finished after the writer (whose drop ends the evaluation).
+    /// handle is finished after the writer (whose drop ends the evaluation). Events queue
+    /// while the rules are still loading.
     pub fn start(
         &self,
         container_id: &str,
@@ -124,22 +181,35 @@ impl LiveRules {
     ) -> Result<(Box<dyn EventTap>, ContainerRules), String> {
         let (tx, rx) = sync_channel(self.queue_events);
         let behind = Arc::new(AtomicU64::new(0));
-        let worker = Worker {
-            id: container_id.to_string(),
-            engine: self.engine.clone(),
-            sinks: self.sinks.clone(),
-            work,
-            model: Model::new(),
-            num: 0,
-            stats: RulesStats::default(),
-            pending: Vec::new(),
-        };
+        let id = container_id.to_string();
+        let engine = self.engine.clone();
+        let sinks = self.sinks.clone();
         let thread = std::thread::Builder::new()
             .name(format!(
                 "rules-{}",
                 container_id.chars().take(9).collect::<String>()
             ))
-            .spawn(move || worker.run(&rx))
+            .spawn(move || {
+                let engine = match engine.wait() {
+                    Ok(e) => e,
+                    Err(e) => {
+                        // Nothing to evaluate with: let the writer's events go.
+                        while rx.recv().is_ok() {}
+                        return Err(e);
+                    }
+                };
+                let worker = Worker {
+                    id,
+                    engine,
+                    sinks,
+                    work,
+                    model: Model::new(),
+                    num: 0,
+                    stats: RulesStats::default(),
+                    pending: Vec::new(),
+                };
+                Ok(worker.run(&rx))
+            })
             .map_err(|e| format!("start the rules thread: {e}"))?;
         Ok((
             Box::new(ChannelTap {
@@ -153,7 +223,7 @@ impl LiveRules {
 
 /// One container's live evaluation.
 pub struct ContainerRules {
-    thread: JoinHandle<RulesStats>,
+    thread: JoinHandle<Result<RulesStats, String>>,
     behind: Arc<AtomicU64>,
 }
 
@@ -172,20 +242,20 @@ pub struct RulesStats {
 
 impl ContainerRules {
     /// Waits for the evaluation of every queued event (the capture writer, and with it the
-    /// tap, must be gone) and returns what it did.
-    pub fn finish(self, container_id: &str) -> RulesStats {
+    /// tap, must be gone) and returns what it did, or why nothing was evaluated.
+    pub fn finish(self, container_id: &str) -> Result<RulesStats, String> {
         let mut stats = match self.thread.join() {
-            Ok(s) => s,
+            Ok(r) => r?,
             Err(_) => {
                 error!(container = container_id; "the rules thread failed");
-                RulesStats::default()
+                return Err("the rules thread failed".into());
             }
         };
         stats.behind = self.behind.load(Ordering::Relaxed);
         if stats.behind > 0 {
             warn!(container = container_id; "rules: {} events were not evaluated (the evaluation fell behind)", stats.behind);
         }
-        stats
+        Ok(stats)
     }
 }
 
