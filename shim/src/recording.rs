@@ -247,7 +247,12 @@ impl RecordingService {
                 let facts = facts.clone();
                 let work = work.clone();
                 move || {
-                    if let Some(Err(e)) = work.lock().ok().as_ref().and_then(|w| w.as_ref().map(WorkDir::sync)) {
+                    if let Some(Err(e)) = work
+                        .lock()
+                        .ok()
+                        .as_ref()
+                        .and_then(|w| w.as_ref().map(WorkDir::sync))
+                    {
                         warn!(container = id.as_str(); "working directory: {e}");
                     }
                     // The writer (and with it the rules' tap) is gone when this returns.
