@@ -12,6 +12,8 @@ use toml_edit::{DocumentMut, Item};
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const FIXTURE_16: &str = include_str!("../../install/tests/fixtures/containerd-1.6-default.toml");
+/// The upstream Falco rules install must put on the node unmodified.
+const VENDORED_RULES: &[u8] = include_bytes!("../../rules/upstream/falco_rules.yaml");
 const CONTAINERD: &str = "/usr/bin/containerd";
 
 struct Node {
@@ -114,6 +116,16 @@ fn install_install_uninstall_round_trip() -> TestResult {
         handler.get("runtime_type").and_then(Item::as_str),
         Some("io.containerd.blackbox.v2")
     );
+    let rules = node.path("etc/blackbox/rules/falco_rules.yaml");
+    assert!(
+        first.contains(&format!("create {}", rules.display())),
+        "{first}"
+    );
+    assert!(
+        fs::read(&rules)? == VENDORED_RULES,
+        "the installed default rules differ from rules/upstream/falco_rules.yaml"
+    );
+    assert_eq!(fs::metadata(&rules)?.permissions().mode() & 0o7777, 0o644);
     let installed = node.snapshot()?;
 
     // Idempotent: a second run changes no byte and says so.
@@ -154,7 +166,35 @@ fn dry_run_prints_a_diff_and_writes_nothing() -> TestResult {
         ),
         "{out}"
     );
+    // The default rules are listed as a file to create, not diffed line by line.
+    assert!(
+        out.contains(&format!(
+            "create {}",
+            node.path("etc/blackbox/rules/falco_rules.yaml").display()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("+- rule:"), "{out}");
     assert_eq!(node.snapshot()?, before);
+    Ok(())
+}
+
+#[test]
+fn an_edited_default_rules_file_survives_reinstall_and_uninstall() -> TestResult {
+    let node = Node::new(Some(FIXTURE_16))?;
+    ok(&node.blackbox("install", &[])?)?;
+    let rules = node.path("etc/blackbox/rules/falco_rules.yaml");
+    let mut edited = VENDORED_RULES.to_vec();
+    edited.extend_from_slice(b"\n# tuned on this node\n");
+    fs::write(&rules, &edited)?;
+
+    let again = ok(&node.blackbox("install", &[])?)?;
+    assert!(again.contains("nothing to change"), "{again}");
+    assert!(again.contains("edited after"), "{again}");
+    let removed = ok(&node.blackbox("uninstall", &[])?)?;
+    assert!(removed.contains("edited after the install"), "{removed}");
+    assert_eq!(fs::read(&rules)?, edited);
+    assert_eq!(fs::read_to_string(node.config())?, FIXTURE_16);
     Ok(())
 }
 

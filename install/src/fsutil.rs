@@ -38,19 +38,28 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String, InstallError> {
         .collect())
 }
 
-/// Reads a UTF-8 text file; `None` when it does not exist.
-pub(crate) fn read_optional_text(path: &Path) -> Result<Option<String>, InstallError> {
+/// Reads a file; `None` when it does not exist.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, InstallError> {
     match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
-            InstallError::io(
-                "read",
-                path,
-                std::io::Error::new(ErrorKind::InvalidData, "file is not valid UTF-8"),
-            )
-        }),
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(InstallError::io("read", path, e)),
     }
+}
+
+/// Reads a UTF-8 text file; `None` when it does not exist.
+pub(crate) fn read_optional_text(path: &Path) -> Result<Option<String>, InstallError> {
+    read_optional(path)?
+        .map(|bytes| {
+            String::from_utf8(bytes).map_err(|_| {
+                InstallError::io(
+                    "read",
+                    path,
+                    std::io::Error::new(ErrorKind::InvalidData, "file is not valid UTF-8"),
+                )
+            })
+        })
+        .transpose()
 }
 
 /// Permission bits of an existing file, `None` when it does not exist.

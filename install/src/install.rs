@@ -2,13 +2,15 @@
 //!
 //! Operation order, chosen so an interrupted install can simply be re-run: directories, the
 //! backup of the original config, the binaries (the shim must exist before containerd can be
-//! told about it), the runtime options file, the state file (before the config, so that a
-//! config carrying our handler always has a state saying how to take it out), the config.
+//! told about it), the runtime options file, the default rules file, the state file (before
+//! the config, so that a config carrying our handler always has a state saying how to take it
+//! out), the config.
 
 use std::path::{Path, PathBuf};
 
 use crate::command::CommandLine;
 use crate::containerd_config::parse_config;
+use crate::default_rules::plan_install_default_rules;
 use crate::error::InstallError;
 use crate::fsutil::{file_mode, read_optional_text, same_file, sha256_file, sha256_hex};
 use crate::handler::{ensure_handler, find_runc_handler, has_handler, HandlerSpec};
@@ -177,6 +179,8 @@ pub fn plan_install(opts: &InstallOptions) -> Result<Plan, InstallError> {
         &mut plan,
     )?;
 
+    let default_rules_sha256 = plan_install_default_rules(previous.as_ref(), &layout, &mut plan)?;
+
     // The node's archive-signing key: created once, never replaced.
     let key_exists = std::fs::symlink_metadata(&layout.node_key).is_ok();
     if !key_exists {
@@ -213,6 +217,7 @@ pub fn plan_install(opts: &InstallOptions) -> Result<Plan, InstallError> {
         runtime_options: runtime_state,
         binaries,
         node_key_created,
+        default_rules_sha256,
     };
     let new_state_text = new_state.render()?;
     let old_state_text = read_optional_text(&layout.state)?;

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::defaults::{BACKUP_DIR, NODE_KEY_FILE, RUNTIME_OPTIONS_FILE, STATE_FILE};
+use crate::defaults::{
+    BACKUP_DIR, DEFAULT_RULES_FILE, NODE_KEY_FILE, RULES_DIR, RUNTIME_OPTIONS_FILE, STATE_FILE,
+};
 
 /// Paths derived from `--blackbox-dir` and `--config`.
 #[derive(Debug, Clone)]
@@ -17,6 +19,10 @@ pub(crate) struct Layout {
     pub runtime_options: PathBuf,
     /// The node's archive-signing key (its public half is `<node_key>.pub`).
     pub node_key: PathBuf,
+    /// Directory of the rules files (0755; operators put their own rules files here too).
+    pub rules_dir: PathBuf,
+    /// The default Falco rules file install writes into `rules_dir`.
+    pub default_rules: PathBuf,
 }
 
 impl Layout {
@@ -26,12 +32,15 @@ impl Layout {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "config.toml".to_owned());
         let backup_dir = blackbox_dir.join(BACKUP_DIR);
+        let rules_dir = blackbox_dir.join(RULES_DIR);
         Self {
             state: blackbox_dir.join(STATE_FILE),
             backup: backup_dir.join(format!("{config_name}.orig")),
             backup_dir,
             runtime_options: blackbox_dir.join(RUNTIME_OPTIONS_FILE),
             node_key: blackbox_dir.join(NODE_KEY_FILE),
+            default_rules: rules_dir.join(DEFAULT_RULES_FILE),
+            rules_dir,
         }
     }
 }

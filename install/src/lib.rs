@@ -1,16 +1,17 @@
 //! Node bootstrap for blackbox.
 //!
-//! `blackbox install` puts the shim and the CLI on a node and registers the `blackbox` runtime
-//! handler in containerd's main `config.toml`; `blackbox uninstall` takes all of it back. The
-//! library works in two steps so that `--dry-run` and the real run share one code path:
-//! [`plan_install`] / [`plan_uninstall`] read the node and compute a [`Plan`] (a list of file
-//! operations with their before/after contents), and [`Plan::apply`] carries it out.
+//! `blackbox install` puts the shim, the CLI and the default Falco rules on a node and registers
+//! the `blackbox` runtime handler in containerd's main `config.toml`; `blackbox uninstall` takes
+//! all of it back. The library works in two steps so that `--dry-run` and the real run share one
+//! code path: [`plan_install`] / [`plan_uninstall`] read the node and compute a [`Plan`] (a list
+//! of file operations with their before/after contents), and [`Plan::apply`] carries it out.
 //! [`restart_containerd`] restarts the daemon and waits until it answers again.
 //!
 //! See `docs/install.md` for the containerd config changes and the reasons behind them.
 
 mod command;
 mod containerd_config;
+mod default_rules;
 mod error;
 mod fsutil;
 mod handler;
@@ -77,6 +78,11 @@ pub mod defaults {
     /// File name of the node's Ed25519 archive-signing key inside the blackbox directory
     /// (`/etc/blackbox/node.key`, 0600; public key in `node.key.pub`).
     pub const NODE_KEY_FILE: &str = "node.key";
+    /// Directory (inside the blackbox directory) of the Falco rules files the shim loads.
+    pub const RULES_DIR: &str = "rules";
+    /// File name of the default rules (upstream Falco's stable rules) inside [`RULES_DIR`]:
+    /// `/etc/blackbox/rules/falco_rules.yaml`, the node config's default `[rules] files`.
+    pub const DEFAULT_RULES_FILE: &str = "falco_rules.yaml";
     /// Directory (inside the blackbox directory) holding the original containerd config.
     pub const BACKUP_DIR: &str = "backup";
     /// Archives written by the shim; the DaemonSet mounts it so that it exists on the host.

@@ -48,6 +48,10 @@ pub(crate) struct InstallState {
     /// The node key (and its `.pub`) was created by an install (and uninstall removes it).
     #[serde(default)]
     pub node_key_created: bool,
+    /// SHA-256 of the default rules file as an install wrote it; `None` when no install wrote
+    /// it (or the state predates it). A file on disk with another hash was edited by someone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rules_sha256: Option<String>,
 }
 
 /// What the install did about the runtime options file.
@@ -132,11 +136,40 @@ mod tests {
             },
             binaries: vec!["/usr/local/bin/blackbox".into()],
             node_key_created: true,
+            default_rules_sha256: Some("cc".to_owned()),
         };
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("state.toml");
         std::fs::write(&path, state.render()?)?;
         assert_eq!(InstallState::load(&path)?, Some(state));
+        Ok(())
+    }
+
+    #[test]
+    fn a_state_from_before_the_default_rules_still_loads() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("state.toml");
+        std::fs::write(
+            &path,
+            r#"format = 1
+blackbox_version = "0.1.0"
+config_path = "/etc/containerd/config.toml"
+schema = 2
+config_existed = false
+handler_preexisting = false
+added_default_runc = true
+restart_pending = false
+binaries = []
+
+[runtime_options]
+path = "/etc/blackbox/runtime.toml"
+created = false
+"#,
+        )?;
+        let state = InstallState::load(&path)?.ok_or("no state")?;
+        assert_eq!(state.default_rules_sha256, None);
+        assert!(!state.render()?.contains("default_rules_sha256"));
         Ok(())
     }
 

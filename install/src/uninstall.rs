@@ -2,12 +2,13 @@
 //!
 //! The config comes first (restored from the backup byte for byte when nobody touched it
 //! since the install; otherwise only our handler table is taken out, keeping their edits),
-//! then the runtime options, binaries and backup, and the state file last, so that an
-//! interrupted uninstall can simply be re-run.
+//! then the runtime options, default rules, node key, binaries and backup, and the state file
+//! last, so that an interrupted uninstall can simply be re-run.
 
 use std::path::{Path, PathBuf};
 
 use crate::containerd_config::parse_config;
+use crate::default_rules::plan_uninstall_default_rules;
 use crate::error::InstallError;
 use crate::fsutil::{file_mode, read_optional_text, sha256_hex};
 use crate::handler::{handler_is_ours, has_handler, remove_handler};
@@ -71,6 +72,7 @@ pub fn plan_uninstall(opts: &UninstallOptions) -> Result<Plan, InstallError> {
             None => {}
         }
     }
+    plan_uninstall_default_rules(&state, &layout, &mut plan)?;
     plan_node_key(&state, &layout, &mut plan);
     for binary in &state.binaries {
         if std::fs::symlink_metadata(binary).is_ok() {

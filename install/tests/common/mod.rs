@@ -93,6 +93,14 @@ impl Node {
         self.blackbox_dir.join("runtime.toml")
     }
 
+    pub fn default_rules(&self) -> PathBuf {
+        self.blackbox_dir.join("rules/falco_rules.yaml")
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.blackbox_dir.join("install-state.toml")
+    }
+
     /// Every file under the node (except the source dir) with its bytes and mode, to
     /// compare whole-node states byte for byte.
     pub fn snapshot(&self) -> Result<BTreeMap<PathBuf, (String, u32)>, std::io::Error> {
