@@ -293,3 +293,50 @@ fn rbac_lets_the_installer_label_nodes() -> TestResult {
         && s["namespace"] == sa["metadata"]["namespace"]));
     Ok(())
 }
+
+#[test]
+fn daemonset_runs_recover_periodically_after_the_install() -> TestResult {
+    let docs = documents(DAEMONSET)?;
+    let installer = Installer::from(&docs)?;
+    let script = installer.install_script()?;
+    let lines = logical_lines(&script);
+    let install = lines
+        .iter()
+        .position(|l| l.contains("blackbox install --restart"))
+        .ok_or("no install")?;
+    let looping = lines
+        .iter()
+        .position(|l| l.trim() == "while :; do")
+        .ok_or_else(|| format!("no loop in:\n{script}"))?;
+    let recover = lines
+        .iter()
+        .position(|l| l.contains("/opt/blackbox/bin/blackbox recover"))
+        .ok_or_else(|| format!("no `blackbox recover` in:\n{script}"))?;
+    assert!(install < looping && looping < recover, "{script}");
+    // A failed recovery must not end the loop (set -e would otherwise stop the pod).
+    assert!(
+        lines[recover].contains("||"),
+        "recover failure must be tolerated: {}",
+        lines[recover]
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("sleep \"$BLACKBOX_RECOVER_INTERVAL\"")));
+    let env = seq(&installer.container["env"], "env")?;
+    let interval = env
+        .iter()
+        .find(|e| e["name"] == "BLACKBOX_RECOVER_INTERVAL")
+        .ok_or("no BLACKBOX_RECOVER_INTERVAL")?;
+    let secs: u64 = text(&interval["value"], "interval")?.parse()?;
+    assert!((60..=3600).contains(&secs), "{secs}");
+    // recover writes archives and reads the node key and config.
+    assert_eq!(
+        installer.mount_of_host_path(defaults::ARCHIVE_DIR)?,
+        defaults::ARCHIVE_DIR
+    );
+    assert_eq!(
+        installer.mount_of_host_path(defaults::BLACKBOX_DIR)?,
+        defaults::BLACKBOX_DIR
+    );
+    Ok(())
+}
