@@ -83,7 +83,7 @@ pub(crate) fn run(
                         writeln!(out, "{}", fmt.render(&mut model))?;
                     }
                 }
-                None => print_default(&mut out, num, &model, json)?,
+                None => print_default(&mut out, num, &mut model, json)?,
             }
         }
         Ok(())
@@ -100,7 +100,11 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_default(out: &mut impl Write, num: u64, model: &Model, json: bool) -> io::Result<()> {
+fn print_default(out: &mut impl Write, num: u64, model: &mut Model, json: bool) -> io::Result<()> {
+    // sysdig's evt.args: fds with their names, flags with their names, from the state.
+    let annotated = blackbox_rules::field_id("evt.args")
+        .and_then(|id| model.extract(id, None))
+        .map(|v| blackbox_rules::output::value_to_text(&v));
     let Some(ev) = model.current() else {
         return Ok(());
     };
@@ -108,7 +112,7 @@ fn print_default(out: &mut impl Write, num: u64, model: &Model, json: bool) -> i
     let dir = if ev.event_type % 2 == 0 { ">" } else { "<" };
     let tid = i64::try_from(ev.tid).unwrap_or(-1);
     let name = model.thread(tid).map_or("<NA>", |t| t.comm.as_str());
-    let args = render_args(ev);
+    let args = annotated.unwrap_or_else(|| render_args(ev));
     if json {
         let v = serde_json::json!({
             "evt.num": num,

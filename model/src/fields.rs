@@ -733,9 +733,14 @@ impl Model {
                 ParamValue::Pid(n) if p.ty == ParamType::Pid && *n > 0 => {
                     self.threads.get(n).map(|t| t.comm.clone())
                 }
+                // sysdig's argument line names the *at() "current directory" fd, where
+                // evt.arg.<name> gives the errno name of -100 (ENETDOWN).
+                ParamValue::Fd(-100) | ParamValue::Int(-100) if p.ty == ParamType::Fd => {
+                    Some("AT_FDCWD".to_string())
+                }
                 _ => None,
             };
-            if let Some(r) = self.resolved(p, v).or(pid_name) {
+            if let Some(r) = pid_name.or_else(|| self.resolved(p, v)) {
                 out.push('(');
                 out.push_str(&r);
                 out.push(')');
