@@ -9,7 +9,6 @@ use anyhow::{anyhow, Result};
 use blackbox_model::Model;
 use blackbox_rules::output::{OutputFormat, Token};
 use blackbox_rules::{compile_filter, EventAccess, FieldId};
-use blackbox_scap::render::render_args;
 
 use crate::capture_input::with_capture;
 use crate::cmd_events::clock;
@@ -100,11 +99,13 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The longest parameter text sysdig prints on its default line (its `max_evt_output_len`).
+const SYSDIG_PARAM_CHARS: usize = 80;
+
 fn print_default(out: &mut impl Write, num: u64, model: &mut Model, json: bool) -> io::Result<()> {
-    // sysdig's evt.args: fds with their names, flags with their names, from the state.
-    let annotated = blackbox_rules::field_id("evt.args")
-        .and_then(|id| model.extract(id, None))
-        .map(|v| blackbox_rules::output::value_to_text(&v));
+    // sysdig's evt.args: fds with their names, flags with their names, from the state;
+    // each parameter cut at sysdig's 80 characters.
+    let args = model.args_for_display(SYSDIG_PARAM_CHARS);
     let Some(ev) = model.current() else {
         return Ok(());
     };
@@ -112,7 +113,6 @@ fn print_default(out: &mut impl Write, num: u64, model: &mut Model, json: bool) 
     let dir = if ev.event_type % 2 == 0 { ">" } else { "<" };
     let tid = i64::try_from(ev.tid).unwrap_or(-1);
     let name = model.thread(tid).map_or("<NA>", |t| t.comm.as_str());
-    let args = annotated.unwrap_or_else(|| render_args(ev));
     if json {
         let v = serde_json::json!({
             "evt.num": num,
@@ -127,9 +127,11 @@ fn print_default(out: &mut impl Write, num: u64, model: &mut Model, json: bool) 
         });
         writeln!(out, "{v}")
     } else {
+        // sysdig ends every argument with a space, so a line ends with one either way.
+        let sep = if args.is_empty() { "" } else { " " };
         writeln!(
             out,
-            "{num} {} {} {name} ({}) {dir} {ty} {args}",
+            "{num} {} {} {name} ({}) {dir} {ty} {args}{sep}",
             clock(ev.ts),
             ev.cpu,
             ev.tid

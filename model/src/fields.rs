@@ -654,8 +654,11 @@ impl Model {
             (ParamType::Fd, ParamValue::Fd(fd) | ParamValue::Int(fd)) if *fd >= 0 => {
                 let t = self.cur_thread()?;
                 let f = self.fds.get(&t.fd_key())?.get(fd)?;
-                // sysdig adds the l4 protocol letter for IP sockets: `<4t>`.
+                // sysdig adds the l4 protocol letter for IP sockets (`<4t>`), once the socket
+                // has a role (libsinsp's get_l4proto answers "n/a" before connect/bind/accept).
+                let has_role = f.server || f.connected || f.tuple.is_some();
                 let l4 = match f.l4 {
+                    _ if !has_role => "",
                     crate::state::L4::Tcp if f.kind.is_ip() => "t",
                     crate::state::L4::Udp if f.kind.is_ip() => "u",
                     crate::state::L4::Icmp if f.kind.is_ip() => "i",
@@ -711,6 +714,17 @@ impl Model {
     }
 
     fn args_text(&self) -> String {
+        self.args_line(None)
+    }
+
+    /// `evt.args` as the sysdig command line prints it: each parameter's text cut to
+    /// `max_param` characters (the last three replaced by `...`), as sysdig's
+    /// `max_evt_output_len` of 80 does unless `-v`; the resolutions in parentheses are not cut.
+    pub fn args_for_display(&self, max_param: usize) -> String {
+        self.args_line(Some(max_param))
+    }
+
+    fn args_line(&self, max_param: Option<usize>) -> String {
         let mut out = String::new();
         let Some(ev) = self.cur.as_ref() else {
             return out;
@@ -718,7 +732,7 @@ impl Model {
         let Some(info) = ev.info() else {
             return out;
         };
-        for (p, v) in info.params.iter().zip(&ev.params) {
+        for (idx, (p, v)) in info.params.iter().zip(&ev.params).enumerate() {
             if !out.is_empty() {
                 out.push(' ');
             }
@@ -728,7 +742,14 @@ impl Model {
                 out.push_str("NULL");
                 continue;
             }
-            out.push_str(&render_value(p, v));
+            let text = render_value(p, v);
+            match max_param {
+                Some(max) if max > 3 && text.chars().count() > max => {
+                    out.extend(text.chars().take(max - 3));
+                    out.push_str("...");
+                }
+                _ => out.push_str(&text),
+            }
             let pid_name = match v {
                 ParamValue::Pid(n) if p.ty == ParamType::Pid && *n > 0 => {
                     self.threads.get(n).map(|t| t.comm.clone())
@@ -737,6 +758,22 @@ impl Model {
                 // evt.arg.<name> gives the errno name of -100 (ENETDOWN).
                 ParamValue::Fd(-100) | ParamValue::Int(-100) if p.ty == ParamType::Fd => {
                     Some("AT_FDCWD".to_string())
+                }
+                // A relative path is followed by its resolution against the cwd, as
+                // libsinsp renders PT_FSPATH: `name=.(/)`.
+                ParamValue::Str(b)
+                    if p.ty == ParamType::FsPath && !b.is_empty() && b[0] != b'/' =>
+                {
+                    self.cur_thread()
+                        .filter(|t| !t.cwd.is_empty())
+                        .map(|t| crate::state::resolve_path(&t.cwd, &String::from_utf8_lossy(b)))
+                }
+                // PT_FSRELPATH: against its dirfd (the closest fd parameter before it).
+                ParamValue::Str(b)
+                    if p.ty == ParamType::FsRelPath && !b.is_empty() && b[0] != b'/' =>
+                {
+                    self.relpath_base(&info.params[..idx], &ev.params[..idx])
+                        .map(|base| crate::state::resolve_path(&base, &String::from_utf8_lossy(b)))
                 }
                 _ => None,
             };
@@ -747,6 +784,25 @@ impl Model {
             }
         }
         out
+    }
+
+    /// The directory a PT_FSRELPATH parameter is relative to: the cwd for AT_FDCWD, else the
+    /// name of the dirfd, the last fd parameter in `params` (what precedes the path).
+    fn relpath_base(&self, params: &[ParamInfo], values: &[ParamValue]) -> Option<String> {
+        let (_, dirfd) = params
+            .iter()
+            .zip(values)
+            .rev()
+            .find(|(p, _)| p.ty == ParamType::Fd)?;
+        let t = self.cur_thread()?;
+        match dirfd.as_i64()? {
+            -100 => (!t.cwd.is_empty()).then(|| t.cwd.clone()),
+            fd if fd >= 0 => {
+                let f = self.fds.get(&t.fd_key())?.get(&fd)?;
+                (f.name.starts_with('/')).then(|| f.name.clone())
+            }
+            _ => None,
+        }
     }
 
     /// fs.path.* : (resolved, raw) of the event's path parameter(s).
