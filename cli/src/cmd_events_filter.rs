@@ -51,6 +51,8 @@ pub(crate) fn run(
     let mut out = BufWriter::new(stdout.lock());
     let result = with_capture(input, |reader| {
         let mut model = Model::from_reader(reader);
+        // Parameters cut as sysdig prints them, in the default line and in -p formats.
+        model.set_param_text_limit(Some(SYSDIG_PARAM_CHARS));
         while let Some(rec) = reader.next_event() {
             let rec = rec.map_err(|e| {
                 anyhow!(
@@ -99,13 +101,16 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The longest parameter text sysdig prints on its default line (its `max_evt_output_len`).
+/// The longest parameter text sysdig prints (its `max_evt_output_len`, unless `-v`).
 const SYSDIG_PARAM_CHARS: usize = 80;
 
 fn print_default(out: &mut impl Write, num: u64, model: &mut Model, json: bool) -> io::Result<()> {
     // sysdig's evt.args: fds with their names, flags with their names, from the state;
     // each parameter cut at sysdig's 80 characters.
-    let args = model.args_for_display(SYSDIG_PARAM_CHARS);
+    let args = blackbox_rules::field_id("evt.args")
+        .and_then(|id| model.extract(id, None))
+        .map(|v| blackbox_rules::output::value_to_text(&v))
+        .unwrap_or_default();
     let Some(ev) = model.current() else {
         return Ok(());
     };

@@ -713,18 +713,10 @@ impl Model {
         }
     }
 
+    /// `evt.args`; with [`Model::set_param_text_limit`] each parameter's text is cut (the
+    /// resolutions in parentheses are not), as sysdig's `max_evt_output_len` does.
     fn args_text(&self) -> String {
-        self.args_line(None)
-    }
-
-    /// `evt.args` as the sysdig command line prints it: each parameter's text cut to
-    /// `max_param` characters (the last three replaced by `...`), as sysdig's
-    /// `max_evt_output_len` of 80 does unless `-v`; the resolutions in parentheses are not cut.
-    pub fn args_for_display(&self, max_param: usize) -> String {
-        self.args_line(Some(max_param))
-    }
-
-    fn args_line(&self, max_param: Option<usize>) -> String {
+        let max_param = self.param_text_limit;
         let mut out = String::new();
         let Some(ev) = self.cur.as_ref() else {
             return out;

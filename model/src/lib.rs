@@ -71,11 +71,20 @@ pub struct Model {
     pub(crate) pending_exit: Option<i64>,
     pub(crate) first_ts: Option<u64>,
     pub(crate) prev_ts: u64,
+    /// `evt.args`/`evt.info` cut each parameter at this many characters (sysdig's command
+    /// line does, at 80; Falco does not).
+    pub(crate) param_text_limit: Option<usize>,
 }
 
 impl Model {
     pub fn new() -> Model {
         Model::default()
+    }
+
+    /// Cuts each parameter of `evt.args`/`evt.info` at `max` characters, the last three
+    /// replaced by `...`, as sysdig's command line prints them (`None`: whole, as Falco).
+    pub fn set_param_text_limit(&mut self, max: Option<usize>) {
+        self.param_text_limit = max;
     }
 
     /// A model primed with a capture's metadata and its leading container events.
