@@ -239,11 +239,9 @@ impl ContainerPolicy {
     /// (a power of two ≥ 4096: a busy container's ring), `blackbox.io/syscall-classes`
     /// (`process,file,net`…, or `all`). Any other `blackbox.io/`
     /// key is an error, so a typo is not silently a no-op.
-    pub fn from_annotations(
-        node: &RecordingConfig,
-        annotations: &HashMap<String, String>,
-    ) -> Result<Self, AnnotationError> {
-        let mut policy = ContainerPolicy {
+    /// The node's policy, with no annotation applied.
+    pub fn node_default(node: &RecordingConfig) -> Self {
+        ContainerPolicy {
             enabled: node.enabled,
             snaplen: node.snaplen,
             ring_buffer_bytes: node.ring_buffer_bytes,
@@ -254,7 +252,14 @@ impl ContainerPolicy {
                 c.dedup();
                 c
             },
-        };
+        }
+    }
+
+    pub fn from_annotations(
+        node: &RecordingConfig,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Self, AnnotationError> {
+        let mut policy = ContainerPolicy::node_default(node);
         let mut keys: Vec<&String> = annotations
             .keys()
             .filter(|k| k.starts_with(ANNOTATION_PREFIX))

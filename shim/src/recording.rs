@@ -181,11 +181,24 @@ impl RecordingService {
             reason: format!("node config: {e}"),
             fail_closed: false,
         })?;
-        let policy = ContainerPolicy::from_annotations(&config.recording, &info.annotations)
-            .map_err(|e| NotRecording {
-                reason: e.to_string(),
-                fail_closed: config.recording.fail_closed,
-            })?;
+        let (policy, policy_note) = match ContainerPolicy::from_annotations(
+            &config.recording,
+            &info.annotations,
+        ) {
+            Ok(p) => (p, None),
+            Err(e) => {
+                // A bad annotation never turns recording off: whoever may create a pod
+                // could otherwise hide from the recorder behind a misspelt key. The
+                // node's policy applies, and the archive says why.
+                warn!(container = info.id.as_str(); "ignoring the container's blackbox.io annotations, recording with the node's policy: {e}");
+                (
+                        ContainerPolicy::node_default(&config.recording),
+                        Some(format!(
+                            "the blackbox.io annotations were ignored and the node's recording policy applied: {e}"
+                        )),
+                    )
+            }
+        };
         if !policy.enabled {
             info!(container = info.id.as_str(); "recording is off for this container");
             return Ok(None);
@@ -219,6 +232,7 @@ impl RecordingService {
         let work = WorkDir::create_unsynced(&root, &identity_of(info), |m| {
             m.overlay = overlay;
             m.started_at = Some(blackbox_archive::timefmt::now_rfc3339());
+            m.notes.extend(policy_note);
         })
         .map_err(|e| fail(format!("working directory: {e}")))?;
         let t_workdir = armed.elapsed();
