@@ -341,10 +341,27 @@ fn write_archive(
                     .metadata()
                     .map_err(|e| ArchiveError::io("stat", &p, e))?
                     .len();
-                let mut r = &f;
-                let a = m.add(member.as_bytes(), len, &mut r)?;
-                if a.source_bytes < len {
-                    notes.push(format!("{file}: shorter than expected while sealing"));
+                if file == files::EXECS && len <= MAX_EXECS_MERGE_BYTES {
+                    // One line per session: the shim appends one at the start (durable
+                    // if it dies) and one at the end.
+                    let mut raw = Vec::new();
+                    (&f).take(len)
+                        .read_to_end(&mut raw)
+                        .map_err(|e| ArchiveError::io("read", &p, e))?;
+                    let merged = merge_exec_sessions(&raw);
+                    m.add(
+                        member.as_bytes(),
+                        merged.len() as u64,
+                        &mut merged.as_slice(),
+                    )?;
+                    if (raw.len() as u64) < len {
+                        notes.push(format!("{file}: shorter than expected while sealing"));
+                    }
+                } else {
+                    let a = m.add(member.as_bytes(), len, &mut &f)?;
+                    if a.source_bytes < len {
+                        notes.push(format!("{file}: shorter than expected while sealing"));
+                    }
                 }
                 if !last_line_complete(&p, len) {
                     notes.push(format!(
@@ -618,5 +635,95 @@ mod tests {
             archive_path(root, &m, ArchiveCompression::Zstd(3)),
             Path::new("/a/prod/web-1/nginx-0123456789ab-20261201T100000Z.tar.zst")
         );
+    }
+}
+
+/// `execs.jsonl` larger than this is sealed as it is (line per start and per end).
+const MAX_EXECS_MERGE_BYTES: u64 = 64 << 20;
+
+/// Folds the working directory's exec lines into one record per session: the fields of a
+/// later line with the same `exec_id` replace the earlier ones, at the session's first
+/// position. A line that is not a JSON object with an `exec_id` (an interrupted write) is
+/// kept as it is, so nothing recorded is dropped.
+pub(crate) fn merge_exec_sessions(raw: &[u8]) -> Vec<u8> {
+    enum Line<'a> {
+        Session(serde_json::Map<String, serde_json::Value>),
+        Raw(&'a [u8]),
+    }
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in raw.split_inclusive(|b| *b == b'\n') {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if body.is_empty() {
+            continue;
+        }
+        let parsed = line
+            .ends_with(b"\n")
+            .then(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+            .flatten();
+        let Some(serde_json::Value::Object(obj)) = parsed else {
+            lines.push(Line::Raw(line));
+            continue;
+        };
+        let Some(id) = obj
+            .get("exec_id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+        else {
+            lines.push(Line::Raw(line));
+            continue;
+        };
+        match index.get(&id).and_then(|&i| lines.get_mut(i)) {
+            Some(Line::Session(prev)) => prev.extend(obj),
+            _ => {
+                index.insert(id, lines.len());
+                lines.push(Line::Session(obj));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for l in lines {
+        match l {
+            Line::Session(obj) => {
+                // A map of JSON values always serialises.
+                if serde_json::to_writer(&mut out, &obj).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            Line::Raw(bytes) => out.extend_from_slice(bytes),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod exec_merge_tests {
+    use super::merge_exec_sessions;
+
+    #[test]
+    fn one_line_per_session_and_nothing_dropped() {
+        let raw = concat!(
+            r#"{"exec_id":"a","argv":["sh"],"tty":false,"started_at":"t1","pids":[7]}"#,
+            "\n",
+            r#"{"exec_id":"b","argv":["ls"],"tty":true,"started_at":"t2","pids":[9]}"#,
+            "\n",
+            r#"{"exec_id":"a","argv":["sh"],"tty":false,"started_at":"t1","ended_at":"t3","exit_code":5,"pids":[7]}"#,
+            "\n",
+            "not json\n",
+            r#"{"exec_id":"b","argv":"#,
+        );
+        let out = String::from_utf8(merge_exec_sessions(raw.as_bytes())).unwrap_or_default();
+        let lines: Vec<&str> = out.split_inclusive('\n').collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        let a: serde_json::Value = serde_json::from_str(lines[0]).unwrap_or_default();
+        assert_eq!(a["exec_id"], "a");
+        assert_eq!(a["exit_code"], 5);
+        assert_eq!(a["ended_at"], "t3");
+        assert_eq!(a["started_at"], "t1");
+        let b: serde_json::Value = serde_json::from_str(lines[1]).unwrap_or_default();
+        assert_eq!(b["exec_id"], "b");
+        assert!(b.get("exit_code").is_none());
+        assert_eq!(lines[2], "not json\n");
+        assert_eq!(lines[3], r#"{"exec_id":"b","argv":"#);
     }
 }
