@@ -74,16 +74,29 @@ grep -v '^#' "$WORK/etc/runtime.toml" | sed '/^$/d'
 echo "--- the handler it added:"
 sed -n '/runtimes.blackbox\]/,$p' "$WORK/config.toml"
 
-# blackbox's node config for this demo: captures and eBPF pins of its own.
+# blackbox's node config for this demo: working directories, archives, eBPF pins, alert log
+# of its own; the node key and the upstream Falco rules are the ones 'blackbox install' put in
+# the demo's blackbox dir.
 PIN_ROOT="/sys/fs/bpf/blackbox-demo-$$"
-cat > "$WORK/etc/config.toml" <<TOML
+export BLACKBOX_CONFIG="$WORK/etc/config.toml"
+cat > "$BLACKBOX_CONFIG" <<TOML
 [recording]
 work_dir = "$WORK/work"
 bpf_pin_root = "$PIN_ROOT"
+
+[archive]
+archives_dir = "$WORK/archives"
+node_key = "$WORK/etc/node.key"
+
+[rules]
+files = ["$WORK/etc/rules/falco_rules.yaml"]
+
+[alerts]
+log_path = "$WORK/alerts.jsonl"
 TOML
 
 say "starting containerd with that config"
-BLACKBOX_CONFIG="$WORK/etc/config.toml" PATH="$WORK/bin:$PATH" \
+PATH="$WORK/bin:$PATH" \
   containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
 CTRD_PID=$!
 for _ in $(seq 50); do
@@ -92,9 +105,10 @@ for _ in $(seq 50); do
 done
 ctr --address "$WORK/containerd.sock" version | sed -n '/Server/,$p'
 
-say "a busybox root filesystem, built locally (no registry is reachable)"
+say "a busybox image, built locally as an OCI image layout and imported (no registry is reachable)"
 ROOTFS="$WORK/rootfs"
-mkdir -p "$ROOTFS"/{bin,etc,tmp,proc,sys,dev,root}
+mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,root} "$ROOTFS/tmp"
+chmod 1777 "$ROOTFS/tmp"
 cp /bin/busybox "$ROOTFS/bin/busybox"
 for applet in $(/bin/busybox --list); do
   [[ "$applet" == busybox ]] || ln -sf busybox "$ROOTFS/bin/$applet"
@@ -102,6 +116,31 @@ done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOTFS/etc/passwd"
 echo 'root:$6$demo$notarealhash:19000:0:99999:7:::' >"$ROOTFS/etc/shadow"
 chmod 0600 "$ROOTFS/etc/shadow"
+OCI="$WORK/oci"
+mkdir -p "$OCI/blobs/sha256"
+# Moves a file into the layout's blobs; prints "<sha256 hex> <size>".
+blob() {
+  local digest size
+  digest=$(sha256sum "$1" | cut -d' ' -f1)
+  size=$(stat -c %s "$1")
+  mv "$1" "$OCI/blobs/sha256/$digest"
+  echo "$digest $size"
+}
+IMAGE=demo.local/busybox:1
+tar -C "$ROOTFS" --numeric-owner --owner=0 --group=0 -cf "$WORK/layer.tar" .
+read -r LAYER LAYER_SIZE < <(blob "$WORK/layer.tar")
+ARCH=$(dpkg --print-architecture)
+printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+  "$ARCH" "$LAYER" >"$WORK/config.json"
+read -r CONFIG CONFIG_SIZE < <(blob "$WORK/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+  "$CONFIG" "$CONFIG_SIZE" "$LAYER" "$LAYER_SIZE" >"$WORK/manifest.json"
+read -r MANIFEST MANIFEST_SIZE < <(blob "$WORK/manifest.json")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
+  "$MANIFEST" "$MANIFEST_SIZE" "$ARCH" "$IMAGE" "$IMAGE" >"$OCI/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$OCI/oci-layout"
+tar -C "$OCI" -cf "$WORK/image.tar" oci-layout index.json blobs
+ctr --address "$WORK/containerd.sock" -n demo images import "$WORK/image.tar"
 
 # What an intruder's first minute often looks like: read credentials, drop
 # a script, make it executable, run it, talk to a remote port.
@@ -121,7 +160,7 @@ run_in() {
   local runtime=$1 id=$2
   shift 2
   ctr --address "$WORK/containerd.sock" -n demo run --rm --net-host \
-    --runtime "$runtime" "$@" --rootfs "$ROOTFS" "$id" /bin/sh -c "$SUSPICIOUS"
+    --runtime "$runtime" "$@" "$IMAGE" "$id" /bin/sh -c "$SUSPICIOUS"
 }
 
 say "the suspicious container under runc's shim (io.containerd.runc.v2)"
@@ -141,12 +180,32 @@ echo "exit code: $BB_RC"
 say "what the blackbox shim logged (containerd's log, one line per event, container id on each)"
 grep -F 'runtime=io.containerd.blackbox.v2' "$WORK/containerd.log" | sed 's/^/  /' | tail -n 12
 
-say "what the flight recorder saw (the capture, read by Debian's sysdig)"
-CAPTURE="$WORK/work/demo/demo-blackbox/capture.scap"
-ls -l "$CAPTURE"
-sysdig -r "$CAPTURE" -p '*%evt.num %proc.exe %evt.type %fd.name %evt.args' \
-  "evt.dir=< and (evt.type in (execve, connect, chmod, fchmodat, rename, unlink, unlinkat) or (evt.type in (open, openat) and fd.name in (/etc/shadow, /tmp/dropper.sh, /tmp/loot)))" \
+say "the sealed archive (written when the container exited)"
+"$BIN/blackbox" ls
+ARCHIVE=$("$BIN/blackbox" ls --json | sed -n 's/.*"path":"\([^"]*\)".*/\1/p' | head -n 1)
+[[ -n "$ARCHIVE" ]] || { echo "demo: no archive was sealed" >&2; exit 1; }
+echo "--- its members (plain tar opens it):"
+tar -tvf "$ARCHIVE" | sed 's/^/  /' | head -n 20
+echo "--- blackbox verify (Ed25519 signature, every member's SHA-256):"
+"$BIN/blackbox" verify "$ARCHIVE"
+echo "--- blackbox info:"
+"$BIN/blackbox" info "$ARCHIVE" | sed 's/^/  /'
+
+say "the alerts the upstream Falco rules raised live, while the container ran"
+tar -xOf "$ARCHIVE" alerts.jsonl | sed -n 's/.*"output":"\([^"]*\)".*/  \1/p' | cut -c1-200
+
+say "what the flight recorder saw (blackbox events with a Falco filter, then Debian's sysdig on the exported capture)"
+FILTER="evt.dir=< and (evt.type in (execve, connect, chmod, fchmodat, rename, unlink, unlinkat) or (evt.type in (open, openat) and fd.name in (/etc/shadow, /tmp/dropper.sh, /tmp/loot)))"
+"$BIN/blackbox" events "$ARCHIVE" -p '*%evt.num %proc.exe %evt.type %fd.name %evt.args' "$FILTER" \
   | cut -c1-160 | sed 's/^/  /'
+"$BIN/blackbox" export "$ARCHIVE" --scap "$WORK/capture.scap"
+echo "--- sysdig -r on the exported capture, same filter:"
+sysdig -r "$WORK/capture.scap" -p '*%evt.num %proc.exe %evt.type %fd.name %evt.args' "$FILTER" \
+  | cut -c1-160 | sed 's/^/  /'
+
+say "the files the container left behind (its overlay diff, rebuilt outside the archive)"
+"$BIN/blackbox" extract "$ARCHIVE" --rootfs "$WORK/diff"
+(cd "$WORK/diff" && find . -type f | sort | sed 's/^/  /')
 
 say "result"
 if [[ $RUNC_RC -eq $BB_RC ]]; then
@@ -155,5 +214,4 @@ else
   echo "DIFFERENT exit codes: runc $RUNC_RC, blackbox $BB_RC" >&2
   exit 1
 fi
-echo "The capture above was written live by the shim; live Falco rules and the sealed, signed"
-echo "evidence archive join this demo as they land; see README.md and docs/."
+echo "The container is gone; its evidence is in $ARCHIVE (kept until the demo cleans up)."
