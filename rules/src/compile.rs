@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::ast::{Expr, Operand, Pos, Rhs, TransformerArg};
+use crate::evttype::EventSet;
 use crate::field::{
     resolve_field, ArgKind, EventAccess, FieldArg, FieldId, FieldType, Value, FLAG_ANCESTOR_ANY,
     FLAG_IS_LIST, FLAG_NO_RHS, FLAG_NO_TRANSFORMER, FLAG_PRINT_ONLY, FLAG_TABLE_ONLY,
@@ -146,6 +147,10 @@ pub struct Check {
     /// `startswith oneof (...)` etc.: `Some(true)` = all, `Some(false)` = any.
     modifier_all: Option<bool>,
     right: Right,
+    /// For `evt.type =`/`!=`/`in` literal names: the names as an [`EventSet`], so the check is
+    /// a bit test on the event's type index instead of string comparisons. The names not in
+    /// `EVENT_NAMES` are left out: no event whose type has an index can have them.
+    type_set: Option<EventSet>,
 }
 
 /// A compiled condition.
@@ -187,6 +192,7 @@ pub fn compile(expr: &Expr) -> Result<Filter, CompileError> {
                 op: Op::Exists,
                 modifier_all: None,
                 right: Right::None,
+                type_set: None,
             }))
         }
         Expr::Binary {
@@ -554,12 +560,48 @@ fn compile_binary(
             }
         }
     };
+    let type_set = type_set(&left, op, modifier_all, &right);
     Ok(Check {
         left,
         op,
         modifier_all,
         right,
+        type_set,
     })
+}
+
+/// The [`Check::type_set`] of an `evt.type` comparison with literal names.
+fn type_set(
+    left: &FieldRef,
+    op: Op,
+    modifier_all: Option<bool>,
+    right: &Right,
+) -> Option<EventSet> {
+    if left.field != crate::evttype::evt_type_field()
+        || left.arg.is_some()
+        || !left.transforms.is_empty()
+        || left.multi
+        || left.class != Class::Str
+        || modifier_all.is_some()
+    {
+        return None;
+    }
+    let lits: &[Lit] = match (op, right) {
+        (Op::Eq | Op::Ne, Right::One(l)) => std::slice::from_ref(l),
+        (Op::In, Right::Set(lits, _)) => lits,
+        _ => return None,
+    };
+    let mut set = EventSet::empty();
+    for l in lits {
+        let Lit::Bytes(b) = l else { return None };
+        let Ok(name) = std::str::from_utf8(b) else {
+            return None;
+        };
+        if let Some(i) = crate::evttype::event_index(name) {
+            set.insert(i);
+        }
+    }
+    Some(set)
 }
 
 fn make_set(
@@ -866,6 +908,11 @@ impl Check {
     }
 
     fn eval<E: EventAccess + ?Sized>(&self, evt: &mut E) -> bool {
+        if let Some(set) = &self.type_set {
+            if let Some(i) = evt.event_type_index() {
+                return set.contains(i) != (self.op == Op::Ne);
+            }
+        }
         let rhs_owned = match &self.right {
             Right::Field(r) => match extract_ref(evt, r) {
                 Some(v) => Some(v.into_owned()),

@@ -8,7 +8,7 @@ use crate::ast::{Expr, Pos};
 use crate::collect::{Collector, ExValue, ExceptionInfo, Loc, RuleInfo};
 use crate::compile::{compile, Filter};
 use crate::error::{LoadMessage, ReadError, Severity};
-use crate::evttype::{event_index, event_types, unknown_event_names, EventSet};
+use crate::evttype::{event_types, unknown_event_names, EventSet};
 use crate::field::{field_id, resolve_field, EventAccess};
 use crate::output::{iso8601_offset, rfc3339_nanos, time_of_day, OutputFormat};
 use crate::parser::{is_list_operator, is_str_operator_with_modifier, parse, supported_operators};
@@ -201,7 +201,7 @@ impl Ruleset {
         evt: &mut E,
         mut on_match: impl FnMut(usize, &mut E),
     ) -> usize {
-        let Some(t) = event_index(evt.event_type()) else {
+        let Some(t) = evt.event_type_index() else {
             return 0;
         };
         let Some(bucket) = self.buckets.get(t) else {
