@@ -197,6 +197,70 @@ pub struct Check {
     /// a bit test on the event's type index instead of string comparisons. The names not in
     /// `EVENT_NAMES` are left out: no event whose type has an index can have them.
     type_set: Option<EventSet>,
+    /// Slot of this check's result in a [`Memo`] when the same check appears in several rules
+    /// (see [`assign_memo_slots`]); [`NO_MEMO`] otherwise.
+    memo: u32,
+}
+
+/// [`Check::memo`] of a check evaluated without memo.
+const NO_MEMO: u32 = u32::MAX;
+
+/// Results of the checks shared by several rules, for the current event: the rules of one
+/// event type mostly start with the same macros (`open_write`, `spawned_process`, …), so each
+/// shared check is evaluated once per event instead of once per rule. A check's result
+/// depends only on the event and the state, which do not change while rules are evaluated.
+#[derive(Debug, Default)]
+pub struct Memo {
+    generation: u32,
+    stamp: Vec<u32>,
+    value: Vec<bool>,
+}
+
+impl Memo {
+    /// Forgets the previous event's results (and makes room for `slots` checks).
+    pub fn next_event(&mut self, slots: usize) {
+        if self.stamp.len() < slots {
+            self.stamp.resize(slots, 0);
+            self.value.resize(slots, false);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+    }
+}
+
+/// Gives a memo slot to every check that appears (identical: same field, argument,
+/// transformers, operator and values) more than once in `filters`; returns the slot count.
+pub fn assign_memo_slots(filters: &mut [&mut Filter]) -> usize {
+    fn key(c: &Check) -> String {
+        format!("{:?}|{:?}|{:?}|{:?}", c.left, c.op, c.modifier_all, c.right)
+    }
+    fn walk(f: &mut Filter, visit: &mut dyn FnMut(&mut Check)) {
+        match f {
+            Filter::And(c) | Filter::Or(c) => c.iter_mut().for_each(|f| walk(f, visit)),
+            Filter::Not(c) => walk(c, visit),
+            Filter::Check(c) => visit(c),
+        }
+    }
+    let mut count: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for f in filters.iter_mut() {
+        walk(f, &mut |c| *count.entry(key(c)).or_default() += 1);
+    }
+    let mut slots: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for f in filters.iter_mut() {
+        walk(f, &mut |c| {
+            let k = key(c);
+            if count.get(&k).copied().unwrap_or(0) < 2 {
+                c.memo = NO_MEMO;
+                return;
+            }
+            let next = u32::try_from(slots.len()).unwrap_or(NO_MEMO);
+            c.memo = *slots.entry(k).or_insert(next);
+        });
+    }
+    slots.len()
 }
 
 /// A compiled condition.
@@ -239,6 +303,7 @@ pub fn compile(expr: &Expr) -> Result<Filter, CompileError> {
                 modifier_all: None,
                 right: Right::None,
                 type_set: None,
+                memo: NO_MEMO,
             }))
         }
         Expr::Binary {
@@ -613,6 +678,7 @@ fn compile_binary(
         modifier_all,
         right,
         type_set,
+        memo: NO_MEMO,
     })
 }
 
@@ -994,6 +1060,33 @@ impl Filter {
             Filter::Or(c) => c.iter().any(|f| f.eval(evt)),
             Filter::Not(c) => !c.eval(evt),
             Filter::Check(c) => c.eval(evt),
+        }
+    }
+
+    /// [`Filter::eval`], with the results of shared checks kept in `memo` for the current
+    /// event (after [`assign_memo_slots`]; call [`Memo::next_event`] before each event).
+    pub fn eval_memo<E: EventAccess + ?Sized>(&self, evt: &mut E, memo: &mut Memo) -> bool {
+        match self {
+            Filter::And(c) => c.iter().all(|f| f.eval_memo(evt, memo)),
+            Filter::Or(c) => c.iter().any(|f| f.eval_memo(evt, memo)),
+            Filter::Not(c) => !c.eval_memo(evt, memo),
+            Filter::Check(c) => {
+                if c.memo == NO_MEMO {
+                    return c.eval(evt);
+                }
+                let slot = c.memo as usize;
+                if memo.stamp.get(slot) == Some(&memo.generation) {
+                    if let Some(&v) = memo.value.get(slot) {
+                        return v;
+                    }
+                }
+                let v = c.eval(evt);
+                if let (Some(s), Some(x)) = (memo.stamp.get_mut(slot), memo.value.get_mut(slot)) {
+                    *s = memo.generation;
+                    *x = v;
+                }
+                v
+            }
         }
     }
 
