@@ -33,6 +33,9 @@
 #   BENCH_CORPUS=DIR      corpus root (falco-rules/, scap-samples/);
 #                         default: ../shared/corpus next to the repository
 #   BENCH_BIN=PATH        the blackbox binary (default: build it, release)
+#   BENCH_BEFORE=PATH     another blackbox binary (an older build) whose scan and
+#                         reader baseline are measured in the same rounds, for
+#                         before/after rows
 #   BENCH_OUT=DIR         also keep the raw samples and the table there
 #   CARGO_TARGET_DIR      as cargo uses it (default: target/ in the repository)
 set -euo pipefail
@@ -127,6 +130,10 @@ filters=(
 for ((r = 1; r <= rounds; r++)); do
     log "round $r/$rounds"
     measure scan blackbox "$bb" scan "$capture" "${rules[@]}"
+    if [[ -n ${BENCH_BEFORE:-} ]]; then
+        measure scan_before blackbox "$BENCH_BEFORE" scan "$capture" "${rules[@]}"
+        measure base_before blackbox "$BENCH_BEFORE" events "$capture" 'evt.num<0' -p %evt.num
+    fi
     measure base blackbox "$bb" events "$capture" 'evt.num<0' -p %evt.num
     measure base sysdig sysdig -r "$capture" -p %evt.num 'evt.num<0'
     for i in "${!filters[@]}"; do
@@ -143,6 +150,11 @@ done
     echo "|---|---|---|---|---|---|---|---|---|---|"
     keys=(scan base)
     labels=("scan, all upstream rules (alerts out)" "reader + model alone: \`evt.num<0\`")
+    if [[ -n ${BENCH_BEFORE:-} ]]; then
+        keys=(scan_before scan base_before base)
+        labels=("scan, all upstream rules: BENCH_BEFORE build" "scan, all upstream rules (alerts out)"
+            "reader + model alone: \`evt.num<0\`, BENCH_BEFORE build" "reader + model alone: \`evt.num<0\`")
+    fi
     for i in "${!filters[@]}"; do
         keys+=("f$i")
         labels+=("\`${filters[$i]}\`")
