@@ -1406,9 +1406,65 @@ impl EventAccess for Model {
         }
     }
 
+    fn event_type_index(&self) -> Option<usize> {
+        let Some(ev) = self.cur.as_ref() else {
+            return blackbox_rules::evttype::event_index("");
+        };
+        let (table, key) = match ev.event_type {
+            0 | 1 => {
+                let id = ev
+                    .params
+                    .first()
+                    .and_then(ParamValue::as_u64)
+                    .and_then(|v| u16::try_from(v).ok())
+                    .unwrap_or(0);
+                (syscall_type_index(), id)
+            }
+            code => (code_type_index(), code),
+        };
+        match table.get(usize::from(key)) {
+            Some(&i) => (i != NO_INDEX).then_some(usize::from(i)),
+            None => blackbox_rules::evttype::event_index(self.event_type()),
+        }
+    }
+
     fn extract(&mut self, field: FieldId, arg: Option<&FieldArg>) -> Option<Value<'_>> {
         self.extract_inner(fld(field), arg)
     }
+}
+
+/// No index in `EVENT_NAMES` (in the tables below).
+const NO_INDEX: u16 = u16::MAX;
+
+/// Table size for PPM_SC codes (generic events); larger codes are looked up by name.
+const SYSCALL_CODES: u16 = 1024;
+
+fn name_index(name: &str) -> u16 {
+    blackbox_rules::evttype::event_index(name)
+        .and_then(|i| u16::try_from(i).ok())
+        .filter(|&i| i != NO_INDEX)
+        .unwrap_or(NO_INDEX)
+}
+
+/// `EVENT_NAMES` index of each event code's name, for every code of the event table.
+fn code_type_index() -> &'static [u16] {
+    static T: OnceLock<Vec<u16>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..=u16::MAX)
+            .map_while(blackbox_scap::event_table::event_info)
+            .map(|i| name_index(i.name))
+            .collect()
+    })
+}
+
+/// `EVENT_NAMES` index of each PPM_SC code's name (the `evt.type` of generic events).
+fn syscall_type_index() -> &'static [u16] {
+    static T: OnceLock<Vec<u16>> = OnceLock::new();
+    T.get_or_init(|| {
+        (0..SYSCALL_CODES)
+            .map(|id| name_index(blackbox_scap::syscall_name(id).unwrap_or("<unknown>")))
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ use blackbox_scap::{Event, EventRecord, Metadata, ScapReader};
 pub use fields::{field_support, Support};
 pub use state::{Container, FdInfo, FdKind, Thread};
 
-use state::{FdTable, Users};
+use state::{FdTable, IdMap, Users};
 
 /// Where an fd of the current event comes from.
 #[derive(Debug, Default)]
@@ -56,13 +56,13 @@ pub(crate) struct CurFd {
 /// The state machine and the current event.
 #[derive(Debug, Default)]
 pub struct Model {
-    pub(crate) threads: HashMap<i64, Thread>,
-    pub(crate) fds: HashMap<i64, FdTable>,
+    pub(crate) threads: IdMap<i64, Thread>,
+    pub(crate) fds: IdMap<i64, FdTable>,
     pub(crate) users: Users,
     pub(crate) containers: HashMap<String, Container>,
     pub(crate) hostname: String,
     /// Last enter event of each thread (libsinsp reads exit data from it).
-    pub(crate) last_enter: HashMap<i64, Event>,
+    pub(crate) last_enter: IdMap<i64, Event>,
     /// The current event.
     pub(crate) cur: Option<Event>,
     pub(crate) cur_num: u64,

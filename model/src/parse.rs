@@ -194,7 +194,7 @@ pub(crate) fn update(m: &mut Model) {
     let fd_flags = info.flags & (EF_CREATES_FD | EF_USES_FD | EF_DESTROYS_FD);
     m.cur_fd.relevant = fd_flags != 0;
     // Exit events of clone create the child; the rest need the caller.
-    let is_clone_exit = !enter && matches!(info.name, "clone" | "fork" | "vfork" | "clone3");
+    let is_clone_exit = !enter && exit_kind(code, info.name) == Exit::Clone;
     if !is_clone_exit || int(&ev, "res") != Some(0) {
         ensure_thread(m, tid);
     }
@@ -229,27 +229,26 @@ pub(crate) fn update(m: &mut Model) {
         .last_enter
         .remove(&tid)
         .filter(|e| e.event_type + 1 == code);
-    match info.name {
-        "execve" | "execveat" => exec_exit(m, tid, &ev, enter_ev.as_ref()),
-        "clone" | "fork" | "vfork" | "clone3" => clone_exit(m, tid, &ev),
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => {
-            open_exit(m, tid, &ev, enter_ev.as_ref());
-        }
-        "socket" => socket_exit(m, tid, &ev, enter_ev.as_ref()),
-        "connect" => connect_exit(m, tid, &ev, last_fd),
-        "accept" => accept_exit(m, tid, &ev),
-        "bind" => bind_exit(m, tid, &ev, last_fd),
-        "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => io_tuple_exit(m, tid, &ev, last_fd),
-        "pipe" | "socketpair" => pair_exit(m, tid, &ev, info.name == "pipe"),
-        "dup" => dup_exit(m, tid, &ev, last_fd),
-        "fcntl" => {
+    match exit_kind(code, info.name) {
+        Exit::Exec => exec_exit(m, tid, &ev, enter_ev.as_ref()),
+        Exit::Clone => clone_exit(m, tid, &ev),
+        Exit::Open => open_exit(m, tid, &ev, enter_ev.as_ref()),
+        Exit::Socket => socket_exit(m, tid, &ev, enter_ev.as_ref()),
+        Exit::Connect => connect_exit(m, tid, &ev, last_fd),
+        Exit::Accept => accept_exit(m, tid, &ev),
+        Exit::Bind => bind_exit(m, tid, &ev, last_fd),
+        Exit::IoTuple => io_tuple_exit(m, tid, &ev, last_fd),
+        Exit::Pipe => pair_exit(m, tid, &ev, true),
+        Exit::Socketpair => pair_exit(m, tid, &ev, false),
+        Exit::Dup => dup_exit(m, tid, &ev, last_fd),
+        Exit::Fcntl => {
             let cmd = enter_ev.as_ref().and_then(|e| uint(e, "cmd"));
             if matches!(cmd, Some(PPM_FCNTL_F_DUPFD | PPM_FCNTL_F_DUPFD_CLOEXEC)) {
                 dup_exit(m, tid, &ev, last_fd);
             }
         }
-        "close" => close_exit(m, tid, &ev, last_fd),
-        "chdir" if int(&ev, "res") == Some(0) => {
+        Exit::Close => close_exit(m, tid, &ev, last_fd),
+        Exit::Chdir if int(&ev, "res") == Some(0) => {
             if let (Some(path), Some(t)) = (text(&ev, "path"), m.threads.get_mut(&tid)) {
                 let mut cwd = resolve_path(&t.cwd, &path);
                 if !cwd.ends_with('/') {
@@ -258,7 +257,7 @@ pub(crate) fn update(m: &mut Model) {
                 t.cwd = cwd;
             }
         }
-        "fchdir" if int(&ev, "res") == Some(0) => {
+        Exit::Fchdir if int(&ev, "res") == Some(0) => {
             let name = fd_of(m, tid, last_fd).map(|f| f.name.clone());
             if let (Some(mut cwd), Some(t)) = (name, m.threads.get_mut(&tid)) {
                 if !cwd.ends_with('/') {
@@ -267,20 +266,8 @@ pub(crate) fn update(m: &mut Model) {
                 t.cwd = cwd;
             }
         }
-        "setuid" | "setresuid" | "setgid" | "setresgid" => {
-            set_ids(m, tid, &ev, enter_ev.as_ref(), info.name);
-        }
-        "eventfd" | "signalfd" | "timerfd_create" | "inotify_init" | "epoll_create"
-        | "userfaultfd" | "bpf" => {
-            let kind = match info.name {
-                "eventfd" => FdKind::Event,
-                "signalfd" => FdKind::Signalfd,
-                "timerfd_create" => FdKind::Timerfd,
-                "inotify_init" => FdKind::Inotify,
-                "epoll_create" => FdKind::Eventpoll,
-                "userfaultfd" => FdKind::Userfaultfd,
-                _ => FdKind::Bpf,
-            };
+        Exit::SetIds => set_ids(m, tid, &ev, enter_ev.as_ref(), info.name),
+        Exit::NewFd(kind) => {
             let fd = ev.params.first().and_then(ParamValue::as_i64).unwrap_or(-1);
             if fd >= 0 {
                 add_fd(m, tid, fd, FdInfo::new(kind, String::new()));
@@ -293,6 +280,73 @@ pub(crate) fn update(m: &mut Model) {
         m.last_enter.insert(tid, e);
     }
     m.cur = Some(ev);
+}
+
+/// What an exit event does to the state (by its name; see [`exit_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    Exec,
+    Clone,
+    Open,
+    Socket,
+    Connect,
+    Accept,
+    Bind,
+    IoTuple,
+    Pipe,
+    Socketpair,
+    Dup,
+    Fcntl,
+    Close,
+    Chdir,
+    Fchdir,
+    SetIds,
+    NewFd(FdKind),
+    Nothing,
+}
+
+fn exit_kind_of_name(name: &str) -> Exit {
+    match name {
+        "execve" | "execveat" => Exit::Exec,
+        "clone" | "fork" | "vfork" | "clone3" => Exit::Clone,
+        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => Exit::Open,
+        "socket" => Exit::Socket,
+        "connect" => Exit::Connect,
+        "accept" => Exit::Accept,
+        "bind" => Exit::Bind,
+        "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => Exit::IoTuple,
+        "pipe" => Exit::Pipe,
+        "socketpair" => Exit::Socketpair,
+        "dup" => Exit::Dup,
+        "fcntl" => Exit::Fcntl,
+        "close" => Exit::Close,
+        "chdir" => Exit::Chdir,
+        "fchdir" => Exit::Fchdir,
+        "setuid" | "setresuid" | "setgid" | "setresgid" => Exit::SetIds,
+        "eventfd" => Exit::NewFd(FdKind::Event),
+        "signalfd" => Exit::NewFd(FdKind::Signalfd),
+        "timerfd_create" => Exit::NewFd(FdKind::Timerfd),
+        "inotify_init" => Exit::NewFd(FdKind::Inotify),
+        "epoll_create" => Exit::NewFd(FdKind::Eventpoll),
+        "userfaultfd" => Exit::NewFd(FdKind::Userfaultfd),
+        "bpf" => Exit::NewFd(FdKind::Bpf),
+        _ => Exit::Nothing,
+    }
+}
+
+/// [`exit_kind_of_name`] by event code, from a table built once (the name comparisons cost
+/// more than the rest of the update for most events).
+fn exit_kind(code: u16, name: &str) -> Exit {
+    static TABLE: std::sync::OnceLock<Vec<Exit>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map_while(blackbox_scap::event_table::event_info)
+            .map(|i| exit_kind_of_name(i.name))
+            .collect()
+    });
+    t.get(usize::from(code))
+        .copied()
+        .unwrap_or_else(|| exit_kind_of_name(name))
 }
 
 fn fd_table_key(m: &Model, tid: i64) -> i64 {

@@ -376,8 +376,40 @@ pub struct Users {
     pub groups: HashMap<u32, String>,
 }
 
+/// A fast hasher for the integer keys of the state tables (thread ids, fds): the
+/// multiply-rotate of rustc's `FxHasher`. The keys come from the kernel, not from an
+/// adversary choosing them to collide, and SipHash (std's default) cost more per event than
+/// the rest of a lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+const ID_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(ID_SEED);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// `HashMap` with [`IdHasher`], for integer keys.
+pub type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// fd table of a process.
-pub type FdTable = HashMap<i64, FdInfo>;
+pub type FdTable = IdMap<i64, FdInfo>;
 
 /// Resolves `path` against `base` (a directory, with or without trailing `/`) and normalises
 /// it like libsinsp's `concatenate_paths`: `.` and empty components dropped, `..` collapsed.

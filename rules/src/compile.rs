@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::ast::{Expr, Operand, Pos, Rhs, TransformerArg};
+use crate::evttype::EventSet;
 use crate::field::{
     resolve_field, ArgKind, EventAccess, FieldArg, FieldId, FieldType, Value, FLAG_ANCESTOR_ANY,
     FLAG_IS_LIST, FLAG_NO_RHS, FLAG_NO_TRANSFORMER, FLAG_PRINT_ONLY, FLAG_TABLE_ONLY,
@@ -119,6 +120,52 @@ pub struct FieldRef {
     is_list: bool,
 }
 
+/// A hasher for the string sets of `in`/`intersects`: the multiply-rotate of rustc's
+/// `FxHasher`, eight bytes at a time. The sets are built from the rules, and SipHash (std's
+/// default) cost more than the rest of a set lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BytesHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl BytesHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_SEED);
+    }
+}
+
+impl std::hash::Hasher for BytesHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// A set of byte strings hashed with [`BytesHasher`].
+pub type BytesSet = HashSet<Vec<u8>, std::hash::BuildHasherDefault<BytesHasher>>;
+
 /// A literal converted to the left side's type.
 #[derive(Debug, Clone)]
 enum Lit {
@@ -134,7 +181,7 @@ enum Lit {
 enum Right {
     None,
     One(Lit),
-    Set(Vec<Lit>, Option<HashSet<Vec<u8>>>),
+    Set(Vec<Lit>, Option<BytesSet>),
     Regex(regex::bytes::Regex),
     Field(FieldRef),
 }
@@ -146,6 +193,74 @@ pub struct Check {
     /// `startswith oneof (...)` etc.: `Some(true)` = all, `Some(false)` = any.
     modifier_all: Option<bool>,
     right: Right,
+    /// For `evt.type =`/`!=`/`in` literal names: the names as an [`EventSet`], so the check is
+    /// a bit test on the event's type index instead of string comparisons. The names not in
+    /// `EVENT_NAMES` are left out: no event whose type has an index can have them.
+    type_set: Option<EventSet>,
+    /// Slot of this check's result in a [`Memo`] when the same check appears in several rules
+    /// (see [`assign_memo_slots`]); [`NO_MEMO`] otherwise.
+    memo: u32,
+}
+
+/// [`Check::memo`] of a check evaluated without memo.
+const NO_MEMO: u32 = u32::MAX;
+
+/// Results of the checks shared by several rules, for the current event: the rules of one
+/// event type mostly start with the same macros (`open_write`, `spawned_process`, …), so each
+/// shared check is evaluated once per event instead of once per rule. A check's result
+/// depends only on the event and the state, which do not change while rules are evaluated.
+#[derive(Debug, Default)]
+pub struct Memo {
+    generation: u32,
+    stamp: Vec<u32>,
+    value: Vec<bool>,
+}
+
+impl Memo {
+    /// Forgets the previous event's results (and makes room for `slots` checks).
+    pub fn next_event(&mut self, slots: usize) {
+        if self.stamp.len() < slots {
+            self.stamp.resize(slots, 0);
+            self.value.resize(slots, false);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+    }
+}
+
+/// Gives a memo slot to every check that appears (identical: same field, argument,
+/// transformers, operator and values) more than once in `filters`; returns the slot count.
+pub fn assign_memo_slots(filters: &mut [&mut Filter]) -> usize {
+    fn key(c: &Check) -> String {
+        format!("{:?}|{:?}|{:?}|{:?}", c.left, c.op, c.modifier_all, c.right)
+    }
+    fn walk(f: &mut Filter, visit: &mut dyn FnMut(&mut Check)) {
+        match f {
+            Filter::And(c) | Filter::Or(c) => c.iter_mut().for_each(|f| walk(f, visit)),
+            Filter::Not(c) => walk(c, visit),
+            Filter::Check(c) => visit(c),
+        }
+    }
+    let mut count: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for f in filters.iter_mut() {
+        walk(f, &mut |c| *count.entry(key(c)).or_default() += 1);
+    }
+    let mut slots: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for f in filters.iter_mut() {
+        walk(f, &mut |c| {
+            let k = key(c);
+            if count.get(&k).copied().unwrap_or(0) < 2 {
+                c.memo = NO_MEMO;
+                return;
+            }
+            let next = u32::try_from(slots.len()).unwrap_or(NO_MEMO);
+            c.memo = *slots.entry(k).or_insert(next);
+        });
+    }
+    slots.len()
 }
 
 /// A compiled condition.
@@ -187,6 +302,8 @@ pub fn compile(expr: &Expr) -> Result<Filter, CompileError> {
                 op: Op::Exists,
                 modifier_all: None,
                 right: Right::None,
+                type_set: None,
+                memo: NO_MEMO,
             }))
         }
         Expr::Binary {
@@ -554,12 +671,49 @@ fn compile_binary(
             }
         }
     };
+    let type_set = type_set(&left, op, modifier_all, &right);
     Ok(Check {
         left,
         op,
         modifier_all,
         right,
+        type_set,
+        memo: NO_MEMO,
     })
+}
+
+/// The [`Check::type_set`] of an `evt.type` comparison with literal names.
+fn type_set(
+    left: &FieldRef,
+    op: Op,
+    modifier_all: Option<bool>,
+    right: &Right,
+) -> Option<EventSet> {
+    if left.field != crate::evttype::evt_type_field()
+        || left.arg.is_some()
+        || !left.transforms.is_empty()
+        || left.multi
+        || left.class != Class::Str
+        || modifier_all.is_some()
+    {
+        return None;
+    }
+    let lits: &[Lit] = match (op, right) {
+        (Op::Eq | Op::Ne, Right::One(l)) => std::slice::from_ref(l),
+        (Op::In, Right::Set(lits, _)) => lits,
+        _ => return None,
+    };
+    let mut set = EventSet::empty();
+    for l in lits {
+        let Lit::Bytes(b) = l else { return None };
+        let Ok(name) = std::str::from_utf8(b) else {
+            return None;
+        };
+        if let Some(i) = crate::evttype::event_index(name) {
+            set.insert(i);
+        }
+    }
+    Some(set)
 }
 
 fn make_set(
@@ -866,6 +1020,11 @@ impl Check {
     }
 
     fn eval<E: EventAccess + ?Sized>(&self, evt: &mut E) -> bool {
+        if let Some(set) = &self.type_set {
+            if let Some(i) = evt.event_type_index() {
+                return set.contains(i) != (self.op == Op::Ne);
+            }
+        }
         let rhs_owned = match &self.right {
             Right::Field(r) => match extract_ref(evt, r) {
                 Some(v) => Some(v.into_owned()),
@@ -901,6 +1060,33 @@ impl Filter {
             Filter::Or(c) => c.iter().any(|f| f.eval(evt)),
             Filter::Not(c) => !c.eval(evt),
             Filter::Check(c) => c.eval(evt),
+        }
+    }
+
+    /// [`Filter::eval`], with the results of shared checks kept in `memo` for the current
+    /// event (after [`assign_memo_slots`]; call [`Memo::next_event`] before each event).
+    pub fn eval_memo<E: EventAccess + ?Sized>(&self, evt: &mut E, memo: &mut Memo) -> bool {
+        match self {
+            Filter::And(c) => c.iter().all(|f| f.eval_memo(evt, memo)),
+            Filter::Or(c) => c.iter().any(|f| f.eval_memo(evt, memo)),
+            Filter::Not(c) => !c.eval_memo(evt, memo),
+            Filter::Check(c) => {
+                if c.memo == NO_MEMO {
+                    return c.eval(evt);
+                }
+                let slot = c.memo as usize;
+                if memo.stamp.get(slot) == Some(&memo.generation) {
+                    if let Some(&v) = memo.value.get(slot) {
+                        return v;
+                    }
+                }
+                let v = c.eval(evt);
+                if let (Some(s), Some(x)) = (memo.stamp.get_mut(slot), memo.value.get_mut(slot)) {
+                    *s = memo.generation;
+                    *x = v;
+                }
+                v
+            }
         }
     }
 

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ast::{Expr, Pos};
 use crate::collect::{Collector, ExValue, ExceptionInfo, Loc, RuleInfo};
-use crate::compile::{compile, Filter};
+use crate::compile::{assign_memo_slots, compile, Filter, Memo};
 use crate::error::{LoadMessage, ReadError, Severity};
-use crate::evttype::{event_index, event_types, unknown_event_names, EventSet};
+use crate::evttype::{event_types, unknown_event_names, EventSet};
 use crate::field::{field_id, resolve_field, EventAccess};
 use crate::output::{iso8601_offset, rfc3339_nanos, time_of_day, OutputFormat};
 use crate::parser::{is_list_operator, is_str_operator_with_modifier, parse, supported_operators};
@@ -151,6 +151,14 @@ pub struct Ruleset {
     matching_all: bool,
     hostname: String,
     iso8601: bool,
+    /// Memo slots of the checks shared by several rules ([`assign_memo_slots`]).
+    memo_slots: usize,
+}
+
+thread_local! {
+    /// The shared checks' results for the event being evaluated on this thread (taken out
+    /// while in use, so a nested evaluation gets a fresh one instead of a conflict).
+    static MEMO: std::cell::Cell<Memo> = std::cell::Cell::new(Memo::default());
 }
 
 impl Ruleset {
@@ -195,25 +203,43 @@ impl Ruleset {
     }
 
     /// Evaluates the rules that can match this event type; calls `on_match` with each matching
-    /// rule's index (only the first with [`RuleMatching::First`]). Does not allocate.
+    /// rule's index (only the first with [`RuleMatching::First`]). Does not allocate (after
+    /// the first event on a thread, which sizes that thread's memo of shared checks).
     pub fn evaluate<E: EventAccess + ?Sized>(
         &self,
         evt: &mut E,
-        mut on_match: impl FnMut(usize, &mut E),
+        on_match: impl FnMut(usize, &mut E),
     ) -> usize {
-        let Some(t) = event_index(evt.event_type()) else {
+        let Some(t) = evt.event_type_index() else {
             return 0;
         };
         let Some(bucket) = self.buckets.get(t) else {
             return 0;
         };
+        if bucket.is_empty() {
+            return 0;
+        }
+        let mut memo = MEMO.with(std::cell::Cell::take);
+        memo.next_event(self.memo_slots);
+        let n = self.evaluate_bucket(bucket, evt, &mut memo, on_match);
+        MEMO.with(|m| m.set(memo));
+        n
+    }
+
+    fn evaluate_bucket<E: EventAccess + ?Sized>(
+        &self,
+        bucket: &[u32],
+        evt: &mut E,
+        memo: &mut Memo,
+        mut on_match: impl FnMut(usize, &mut E),
+    ) -> usize {
         let mut n = 0;
         for &ri in bucket {
             let ri = ri as usize;
             let Some(rule) = self.rules.get(ri) else {
                 continue;
             };
-            if rule.filter.eval(evt) {
+            if rule.filter.eval_memo(evt, memo) {
                 if let Some(c) = self.counters.get(ri) {
                     c.fetch_add(1, Ordering::Relaxed);
                 }
@@ -923,6 +949,10 @@ fn compile_all(c: &Collector, cfg: &EngineConfig, msgs: &mut Vec<LoadMessage>) -
     }
 
     let counters = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let memo_slots = {
+        let mut filters: Vec<&mut Filter> = rules.iter_mut().map(|r| &mut r.filter).collect();
+        assign_memo_slots(&mut filters)
+    };
     let mut rs = Ruleset {
         rules,
         counters,
@@ -930,6 +960,7 @@ fn compile_all(c: &Collector, cfg: &EngineConfig, msgs: &mut Vec<LoadMessage>) -
         matching_all: cfg.rule_matching == RuleMatching::All,
         hostname: cfg.hostname.clone(),
         iso8601: cfg.time_format_iso_8601,
+        memo_slots,
     };
     rs.rebuild_buckets(cfg.min_priority);
     rs

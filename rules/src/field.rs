@@ -241,6 +241,13 @@ pub trait EventAccess {
     /// Falco's `evt.type` name of the event (`"openat"`, `"execve"`, ...).
     fn event_type(&self) -> &str;
 
+    /// The index of [`EventAccess::event_type`] in [`crate::event_names::EVENT_NAMES`]
+    /// (`None` for a name not there). Implementations may answer from a table by event code
+    /// instead of searching the name; the answer must be the same.
+    fn event_type_index(&self) -> Option<usize> {
+        crate::evttype::event_index(self.event_type())
+    }
+
     /// The value of `field` (with its argument, if the condition gave one) for this event, or
     /// `None` when the field does not apply (Falco's missing value: every comparison on it is
     /// false, `exists` is false, outputs print `<NA>`).

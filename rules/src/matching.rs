@@ -110,20 +110,22 @@ fn bracket(pattern: &[u8], start: usize, c: u8, fold: bool) -> Option<(bool, usi
 }
 
 /// libsinsp `path_prefix_search`: `path` is under `prefix` on whole components; the prefix's
-/// components may contain glob characters.
-fn comps(s: &[u8]) -> Vec<&[u8]> {
-    s.split(|b| *b == b'/').filter(|c| !c.is_empty()).collect()
-}
-
+/// components may contain glob characters. (Walks the components without collecting them:
+/// this runs for every prefix of a `pmatch` list on every event it is evaluated on.)
 pub fn pmatch(prefix: &[u8], path: &[u8]) -> bool {
-    let pre = comps(prefix);
-    let p = comps(path);
-    if pre.len() > p.len() || pre.is_empty() && !prefix.starts_with(b"/") {
-        return false;
+    fn comps(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+        s.split(|b| *b == b'/').filter(|c| !c.is_empty())
     }
-    pre.iter()
-        .zip(p.iter())
-        .all(|(a, b)| a == b || glob_match(a, b, false))
+    let mut path_comps = comps(path);
+    let mut n = 0usize;
+    for a in comps(prefix) {
+        n += 1;
+        match path_comps.next() {
+            Some(b) if a == b || glob_match(a, b, false) => {}
+            _ => return false,
+        }
+    }
+    n > 0 || prefix.starts_with(b"/")
 }
 
 #[cfg(test)]

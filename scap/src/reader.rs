@@ -112,6 +112,9 @@ pub struct ScapReader<'a> {
     num: u64,
     skipped_events: u64,
     done: bool,
+    /// The buffer of the last block read, handed back for the next one (one allocation for
+    /// the whole stream instead of one per block).
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for ScapReader<'_> {
@@ -140,7 +143,7 @@ impl<'a> ScapReader<'a> {
     /// Reads from `input` with explicit limits. Reads the section header, the metadata
     /// blocks and the leading container events.
     pub fn with_options(input: impl Read + 'a, opts: ReaderOptions) -> Result<Self, ReadError> {
-        let mut buffered = BufReader::new(input);
+        let mut buffered = BufReader::with_capacity(256 * 1024, input);
         let head = buffered
             .fill_buf()
             .map_err(|source| ReadError::Io { offset: 0, source })?;
@@ -162,6 +165,7 @@ impl<'a> ScapReader<'a> {
             num: 0,
             skipped_events: 0,
             done: false,
+            scratch: Vec::new(),
         };
         if let Some(b) = r.read_first_section()? {
             match r.decode_event_block(&b) {
@@ -442,7 +446,9 @@ impl<'a> ScapReader<'a> {
             match block::kind(b.block_type) {
                 BlockKind::Event { .. } => {
                     self.in_events = true;
-                    if let Some(ev) = self.decode_event_block(&b)? {
+                    let ev = self.decode_event_block(&b);
+                    self.scratch = b.data;
+                    if let Some(ev) = ev? {
                         return Ok(Some(ev));
                     }
                 }
@@ -538,15 +544,11 @@ impl<'a> ScapReader<'a> {
             });
         }
         let want = len as usize - 8;
-        let mut data = Vec::new();
-        let got = (&mut self.src)
-            .take(want as u64)
-            .read_to_end(&mut data)
-            .map_err(|source| ReadError::Io {
-                offset: self.offset + data.len() as u64,
-                source,
-            })?;
-        self.offset += got as u64;
+        let mut data = std::mem::take(&mut self.scratch);
+        data.clear();
+        data.resize(want, 0);
+        let got = self.read_up_to(&mut data)?;
+        data.truncate(got);
         if got < want {
             return Err(ReadError::Truncated {
                 offset,
