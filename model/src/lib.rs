@@ -188,7 +188,7 @@ impl Model {
             pfmajor: p.pfmajor,
             pfminor: p.pfminor,
             container_id: blackbox_scap::container::container_id_from_cgroups(&p.cgroups),
-            lastevent_fd: -1,
+            lastevent_fd: 0,
             ..Thread::default()
         };
         if !t.cwd.is_empty() && !t.cwd.ends_with('/') {

@@ -112,6 +112,9 @@ pub(crate) fn fd_from_list(f: &ListFd) -> FdInfo {
     info
 }
 
+/// PPME_SCHEDSWITCH_6_E, the `switch` event with the page-fault and memory counters.
+const SCHEDSWITCH_6_E: u16 = 152;
+
 fn socket_fd(kind: FdKind, t: Tuple, l4proto: u8, server: bool) -> FdInfo {
     let mut i = FdInfo::new(kind, tuple_name(&t));
     i.tuple = Some(t);
@@ -198,9 +201,10 @@ pub(crate) fn update(m: &mut Model) {
     if !is_clone_exit || int(&ev, "res") != Some(0) {
         ensure_thread(m, tid);
     }
-    // Scheduler-style events (`switch`) skip libsinsp's per-event reset: they do not touch
-    // the thread's last fd.
-    if info.flags & blackbox_scap::event_table::EF_SKIPPARSERESET != 0 {
+    // Scheduler-style events skip libsinsp's per-event reset: they do not touch the thread's
+    // last fd. That is the EF_SKIPPARSERESET flag, and (libsinsp's `reset` tests the type, not
+    // the flag) the six-parameter `switch` (PPME_SCHEDSWITCH_6_E, code 152) too.
+    if info.flags & blackbox_scap::event_table::EF_SKIPPARSERESET != 0 || code == SCHEDSWITCH_6_E {
         m.cur = Some(ev);
         return;
     }
@@ -357,9 +361,15 @@ pub(crate) fn fd_of(m: &Model, tid: i64, fd: i64) -> Option<&FdInfo> {
     m.fds.get(&fd_table_key(m, tid))?.get(&fd)
 }
 
+/// Adds `fd` to the thread's table; like libsinsp's `add_fd`, it becomes the thread's last
+/// event fd, and with it the event's `fd.num` (a pipe's exit shows its second fd).
 fn add_fd(m: &mut Model, tid: i64, fd: i64, info: FdInfo) {
     let key = fd_table_key(m, tid);
     m.fds.entry(key).or_default().insert(fd, info);
+    if let Some(t) = m.threads.get_mut(&tid) {
+        t.lastevent_fd = fd;
+    }
+    m.cur_fd.num = fd;
 }
 
 fn exec_exit(m: &mut Model, tid: i64, ev: &Event, enter: Option<&Event>) {
@@ -480,7 +490,7 @@ fn clone_exit(m: &mut Model, tid: i64, ev: &Event) {
         t.pid = pid;
         t.ptid = ptid;
         t.placeholder = false;
-        t.lastevent_fd = -1;
+        t.lastevent_fd = 0;
         if let Some(exe) = text(ev, "exe") {
             t.exe = exe;
         }
@@ -539,7 +549,7 @@ fn clone_exit(m: &mut Model, tid: i64, ev: &Event) {
         };
         let mut t = parent.clone();
         t.tid = res;
-        t.lastevent_fd = -1;
+        t.lastevent_fd = 0;
         t.clone_ts = Some(ts);
         if flags & PPM_CL_CLONE_THREAD != 0 {
             t.pid = parent.pid;

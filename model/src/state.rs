@@ -225,7 +225,8 @@ pub struct Thread {
     pub container_id: Option<String>,
     /// libsinsp's placeholder for a thread seen only through its events.
     pub placeholder: bool,
-    /// fd of the thread's last enter event that uses an fd (`m_lastevent_fd`), -1 if none.
+    /// fd of the thread's last enter event (`m_lastevent_fd`): -1 after an enter without one, 0 for a
+    /// thread no enter was seen of (libsinsp 0.29 initialises it so).
     pub lastevent_fd: i64,
 }
 
@@ -246,7 +247,7 @@ impl Thread {
             gid: u32::MAX,
             loginuid: u32::MAX,
             placeholder: true,
-            lastevent_fd: -1,
+            lastevent_fd: 0,
             ..Thread::default()
         };
         t.rebuild_cmdline();
