@@ -245,7 +245,8 @@ fn events_filter_agrees_with_sysdig() {
         // A six-parameter `switch` between an enter and its exit keeps the thread's last fd.
         "fd.type=ipv4 or fd.type=ipv6",
         "evt.arg.flags contains O_CLOEXEC",
-        // Not `fd.l4proto`: sysdig 0.29.3 learns it late (docs/falco-compatibility.md).
+        // An IP socket's l4 protocol shows once it has a role (connect, bind, accept).
+        "fd.l4proto=tcp",
         "fd.sport=80 or fd.sport=443",
     ];
     let mut compared = 0;

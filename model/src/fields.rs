@@ -1346,6 +1346,12 @@ impl Model {
                 if !fd.kind.is_ip() {
                     return None;
                 }
+                // libsinsp's get_l4proto: an IP socket with no role yet (no connect, bind,
+                // accept or tuple) answers "n/a" unless it is raw.
+                let has_role = fd.server || fd.connected || fd.tuple.is_some();
+                if !has_role && fd.l4 != crate::state::L4::Raw {
+                    return None;
+                }
                 s(fd.l4.name()?)
             }
             FdSockfamily => match fd.kind {
