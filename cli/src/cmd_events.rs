@@ -1,10 +1,8 @@
-//! `blackbox events` (the capture as text or JSON lines, in time order) and `blackbox export`
-//! (the capture as a file for `sysdig -r`).
+//! `blackbox events` (the capture as sysdig prints it, or as JSON lines; the event model is in
+//! `cmd_events_filter`) and `blackbox export` (the capture as a file for `sysdig -r`).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,16 +10,11 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use blackbox_archive::manifest::members;
 use blackbox_archive::ArchiveError;
-use blackbox_scap::render::render_args;
-use blackbox_scap::{EventRecord, ParamValue, ScapReader};
+use blackbox_scap::ScapReader;
 use clap::Args;
-use serde::Serialize;
 
 use crate::archive_args::open;
 use crate::ARCHIVE_EXIT_STATUS_HELP;
-
-/// Events are reordered by time within this many events (deferred enters arrive late).
-const REORDER_WINDOW: usize = 16_384;
 
 const EVENTS_EXAMPLES: &str = "\
 Examples:
@@ -33,7 +26,8 @@ Examples:
 
 INPUT is an archive or a plain SCAP file (.scap, plain or gzip).
 Each line: evt.num evt.time evt.cpu proc.name (thread.tid) evt.dir evt.type evt.info, as
-`sysdig -r` prints it (times in UTC; evt.info without sysdig's parenthesised annotations).
+`sysdig -r` prints it (times in UTC; fd names, flag names and paths annotated, parameters cut
+at 80 characters). An archive's events come in time order, a SCAP file's in file order.
 --json prints the fields of `sysdig -j`: evt.num, evt.time, evt.outputtime (ns since the
 epoch), evt.type, evt.dir, evt.cpu, proc.name, thread.tid, evt.info.
 
@@ -81,57 +75,6 @@ pub struct ExportArgs {
     force: bool,
 }
 
-#[derive(Serialize)]
-struct JsonEvent<'a> {
-    #[serde(rename = "evt.num")]
-    num: u64,
-    #[serde(rename = "evt.time")]
-    time: String,
-    #[serde(rename = "evt.outputtime")]
-    outputtime: u64,
-    #[serde(rename = "evt.type")]
-    ty: &'a str,
-    #[serde(rename = "evt.dir")]
-    dir: &'a str,
-    #[serde(rename = "evt.cpu")]
-    cpu: u16,
-    #[serde(rename = "proc.name")]
-    proc_name: &'a str,
-    #[serde(rename = "thread.tid")]
-    tid: u64,
-    #[serde(rename = "evt.info")]
-    info: String,
-}
-
-/// Thread → command name, learned from the process list and from exec/clone exits.
-#[derive(Default)]
-struct Threads {
-    comm: HashMap<u64, String>,
-}
-
-impl Threads {
-    fn learn(&mut self, r: &EventRecord) {
-        let ev = &r.event;
-        let Some(ParamValue::Str(comm)) = ev.param("comm") else {
-            return;
-        };
-        let comm = String::from_utf8_lossy(comm).into_owned();
-        match ev.param("res") {
-            // Parent side of a clone: the child inherits the name.
-            Some(ParamValue::Pid(child) | ParamValue::Int(child) | ParamValue::Errno(child))
-                if *child > 0 && ev.param("ptid").is_some() =>
-            {
-                if let Ok(c) = u64::try_from(*child) {
-                    self.comm.entry(c).or_insert_with(|| comm.clone());
-                }
-            }
-            _ => {
-                self.comm.insert(ev.tid, comm);
-            }
-        }
-    }
-}
-
 pub(crate) fn clock(ns: u64) -> String {
     let secs = ns / 1_000_000_000;
     let day = secs % 86_400;
@@ -145,89 +88,15 @@ pub(crate) fn clock(ns: u64) -> String {
 }
 
 pub(crate) fn run_events(args: &EventsArgs) -> Result<ExitCode> {
-    if !args.filter.is_empty()
-        || args.format.is_some()
-        || crate::capture_input::is_scap_file(&args.archive)?
-    {
-        return crate::cmd_events_filter::run(
-            &args.archive,
-            &args.filter.join(" "),
-            args.format.as_deref(),
-            args.json,
-        );
-    }
-    let archive = open(&args.archive)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut stream_err: Option<String> = None;
-    let result = archive.read_member(members::CAPTURE.as_bytes(), |r| {
-        let mut reader = ScapReader::new(r).map_err(|e| bad_capture(&args.archive, &e))?;
-        let mut threads = Threads::default();
-        for p in &reader.metadata().processes {
-            threads.comm.insert(p.tid, p.comm.clone());
-        }
-        // Min-heap on (time, number): events leave in time order within the window.
-        let mut heap: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
-        let mut slots: Vec<Option<EventRecord>> = Vec::new();
-        let mut free: Vec<usize> = Vec::new();
-        let mut emit = |rec: EventRecord, threads: &mut Threads| -> io::Result<()> {
-            threads.learn(&rec);
-            print_event(&mut out, &rec, threads, args.json)
-        };
-        while let Some(next) = reader.next_event() {
-            let rec = match next {
-                Ok(rec) => rec,
-                Err(e) => {
-                    stream_err = Some(e.to_string());
-                    break;
-                }
-            };
-            let slot = free.pop().unwrap_or_else(|| {
-                slots.push(None);
-                slots.len() - 1
-            });
-            heap.push(Reverse((rec.event.ts, rec.num, slot)));
-            slots[slot] = Some(rec);
-            if heap.len() > REORDER_WINDOW {
-                if let Some(Reverse((_, _, s))) = heap.pop() {
-                    if let Some(rec) = slots[s].take() {
-                        free.push(s);
-                        emit(rec, &mut threads).map_err(|e| stdout_err(&e))?;
-                    }
-                }
-            }
-        }
-        while let Some(Reverse((_, _, s))) = heap.pop() {
-            if let Some(rec) = slots[s].take() {
-                emit(rec, &mut threads).map_err(|e| stdout_err(&e))?;
-            }
-        }
-        Ok(())
-    });
-    if let Err(ArchiveError::Io { path, .. }) = &result {
-        if path.as_os_str() == "<stdout>" {
-            // A closed pipe (`| head`) is not an error.
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-    result?;
-    out.flush().ok();
-    if let Some(e) = stream_err {
-        return Err(anyhow!(
-            "{}: member {}: the capture is damaged after the events shown: {e}",
-            args.archive.display(),
-            members::CAPTURE
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn stdout_err(e: &io::Error) -> ArchiveError {
-    ArchiveError::Io {
-        op: "write",
-        path: PathBuf::from("<stdout>"),
-        source: io::Error::new(e.kind(), e.to_string()),
-    }
+    // A SCAP file in file order, as sysdig reads it; an archive in time order.
+    let time_order = !crate::capture_input::is_scap_file(&args.archive)?;
+    crate::cmd_events_filter::run(
+        &args.archive,
+        &args.filter.join(" "),
+        args.format.as_deref(),
+        args.json,
+        time_order,
+    )
 }
 
 fn bad_capture(archive: &Path, e: &dyn std::fmt::Display) -> ArchiveError {
@@ -235,52 +104,6 @@ fn bad_capture(archive: &Path, e: &dyn std::fmt::Display) -> ArchiveError {
         path: archive.to_path_buf(),
         member: members::CAPTURE.into(),
         reason: format!("not a readable SCAP capture: {e}"),
-    }
-}
-
-fn print_event(
-    out: &mut impl Write,
-    rec: &EventRecord,
-    threads: &Threads,
-    json: bool,
-) -> io::Result<()> {
-    let ev = &rec.event;
-    let info = ev.info();
-    let ty = info.map_or("<unknown>", |i| i.name);
-    let dir = if info.is_some_and(|i| i.is_enter()) {
-        ">"
-    } else {
-        "<"
-    };
-    let name = threads.comm.get(&ev.tid).map_or("<NA>", String::as_str);
-    let args = render_args(ev);
-    if json {
-        let j = JsonEvent {
-            num: rec.num,
-            time: clock(ev.ts),
-            outputtime: ev.ts,
-            ty,
-            dir,
-            cpu: ev.cpu,
-            proc_name: name,
-            tid: ev.tid,
-            info: args,
-        };
-        serde_json::to_writer(&mut *out, &j)?;
-        writeln!(out)
-    } else {
-        writeln!(
-            out,
-            "{} {} {} {} ({}) {} {} {}",
-            rec.num,
-            clock(ev.ts),
-            ev.cpu,
-            name,
-            ev.tid,
-            dir,
-            ty,
-            args
-        )
     }
 }
 

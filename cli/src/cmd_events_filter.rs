@@ -1,6 +1,10 @@
-//! `blackbox events` with a FILTER and/or `-p FORMAT`: events through the event model (process
-//! and fd state, Falco fields), in capture order, as `sysdig -r FILE [-p FORMAT] FILTER`.
+//! `blackbox events`: events through the event model (process and fd state, Falco fields),
+//! as `sysdig -r FILE [-p FORMAT] [FILTER]` prints them. A SCAP file is read in file order, as
+//! sysdig does; an archive's capture in time order (the recorder writes an enter it held back
+//! next to its exit, after other threads' later events).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,15 +13,54 @@ use anyhow::{anyhow, Result};
 use blackbox_model::Model;
 use blackbox_rules::output::{OutputFormat, Token};
 use blackbox_rules::{compile_filter, EventAccess, FieldId};
+use blackbox_scap::EventRecord;
 
 use crate::capture_input::with_capture;
 use crate::cmd_events::clock;
+
+/// Events are put in time order within this many (an enter held back until its exit).
+const REORDER_WINDOW: usize = 16_384;
+
+/// A bounded min-heap on (time, number): events leave in time order within the window.
+#[derive(Default)]
+struct Reorder {
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    slots: Vec<Option<EventRecord>>,
+    free: Vec<usize>,
+}
+
+impl Reorder {
+    /// Takes `rec`; gives back the earliest event once more than the window is held.
+    fn push(&mut self, rec: EventRecord) -> Option<EventRecord> {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        self.heap.push(Reverse((rec.event.ts, rec.num, slot)));
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(rec);
+        }
+        if self.heap.len() > REORDER_WINDOW {
+            self.pop()
+        } else {
+            None
+        }
+    }
+
+    /// The earliest event held.
+    fn pop(&mut self) -> Option<EventRecord> {
+        let Reverse((_, _, slot)) = self.heap.pop()?;
+        self.free.push(slot);
+        self.slots.get_mut(slot)?.take()
+    }
+}
 
 pub(crate) fn run(
     input: &Path,
     filter: &str,
     format: Option<&str>,
     json: bool,
+    time_order: bool,
 ) -> Result<ExitCode> {
     let filter = if filter.trim().is_empty() {
         None
@@ -53,41 +96,49 @@ pub(crate) fn run(
         let mut model = Model::from_reader(reader);
         // Parameters cut as sysdig prints them, in the default line and in -p formats.
         model.set_param_text_limit(Some(SYSDIG_PARAM_CHARS));
-        while let Some(rec) = reader.next_event() {
-            let rec = rec.map_err(|e| {
-                anyhow!(
-                    "{}: the capture is damaged after the events shown: {e}",
-                    input.display()
-                )
-            })?;
-            let num = rec.num;
-            model.process(rec);
-            if let Some(f) = &filter {
-                if !f.eval(&mut model) {
-                    continue;
+        let mut reorder = time_order.then(Reorder::default);
+        let mut damaged = None;
+        let mut shown = |rec: EventRecord, model: &mut Model| -> io::Result<()> {
+            show(
+                &mut out,
+                model,
+                rec,
+                filter.as_ref(),
+                format.as_ref(),
+                &fields,
+                skip_missing,
+                json,
+            )
+        };
+        loop {
+            let rec = match reader.next_event() {
+                Some(Ok(rec)) => match reorder.as_mut() {
+                    Some(r) => match r.push(rec) {
+                        Some(earliest) => earliest,
+                        None => continue,
+                    },
+                    None => rec,
+                },
+                // What was read before the damage is still shown.
+                Some(Err(e)) => {
+                    damaged = Some(e);
+                    break;
                 }
-            }
-            match &format {
-                Some(fmt) => {
-                    if skip_missing
-                        && fields
-                            .iter()
-                            .any(|(id, arg)| model.extract(*id, arg.as_ref()).is_none())
-                    {
-                        continue;
-                    }
-                    if json {
-                        let mut m = serde_json::Map::new();
-                        fmt.json_fields(&mut model, &mut m);
-                        writeln!(out, "{}", serde_json::Value::Object(m))?;
-                    } else {
-                        writeln!(out, "{}", fmt.render(&mut model))?;
-                    }
-                }
-                None => print_default(&mut out, num, &mut model, json)?,
-            }
+                None => break,
+            };
+            shown(rec, &mut model)?;
         }
-        Ok(())
+        while let Some(rec) = reorder.as_mut().and_then(Reorder::pop) {
+            shown(rec, &mut model)?;
+        }
+        out.flush()?;
+        match damaged {
+            Some(e) => Err(anyhow!(
+                "{}: the capture is damaged after the events shown: {e}",
+                input.display()
+            )),
+            None => Ok(()),
+        }
     });
     if let Err(e) = &result {
         if let Some(ioe) = e.downcast_ref::<io::Error>() {
@@ -97,8 +148,47 @@ pub(crate) fn run(
         }
     }
     result?;
-    out.flush().ok();
     Ok(ExitCode::SUCCESS)
+}
+
+/// One event into the model, and out if it passes the filter.
+#[allow(clippy::too_many_arguments)]
+fn show(
+    out: &mut impl Write,
+    model: &mut Model,
+    rec: EventRecord,
+    filter: Option<&blackbox_rules::compile::Filter>,
+    format: Option<&OutputFormat>,
+    fields: &[(FieldId, Option<blackbox_rules::FieldArg>)],
+    skip_missing: bool,
+    json: bool,
+) -> io::Result<()> {
+    let num = rec.num;
+    model.process(rec);
+    if let Some(f) = filter {
+        if !f.eval(model) {
+            return Ok(());
+        }
+    }
+    match format {
+        Some(fmt) => {
+            if skip_missing
+                && fields
+                    .iter()
+                    .any(|(id, arg)| model.extract(*id, arg.as_ref()).is_none())
+            {
+                return Ok(());
+            }
+            if json {
+                let mut m = serde_json::Map::new();
+                fmt.json_fields(model, &mut m);
+                writeln!(out, "{}", serde_json::Value::Object(m))
+            } else {
+                writeln!(out, "{}", fmt.render(model))
+            }
+        }
+        None => print_default(out, num, model, json),
+    }
 }
 
 /// The longest parameter text sysdig prints (its `max_evt_output_len`, unless `-v`).
