@@ -8,6 +8,7 @@
 mod alerts;
 mod console;
 mod container;
+mod containerd_meta;
 mod errors;
 mod events;
 mod exits;

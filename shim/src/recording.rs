@@ -246,6 +246,16 @@ impl RecordingService {
         let wake = Arc::new(new_eventfd().map_err(|e| fail(format!("eventfd: {e}")))?);
         let facts = Arc::new(Mutex::new(None));
         let work = Arc::new(Mutex::new(Some(work)));
+        // Labels and image digest are containerd's container metadata: asked for off the
+        // container's start path, bounded; the seal waits (bounded) for the answer.
+        let containerd_meta = crate::containerd_meta::fill_in_background(
+            &info.namespace,
+            &info.id,
+            info.annotations
+                .get("io.kubernetes.cri.image-name")
+                .cloned(),
+            work.clone(),
+        );
         let rules = self.live_rules(config, &info.id, &work, &mut writer);
         let t_rules = armed.elapsed();
         let seal = SealSettings {
@@ -273,6 +283,7 @@ impl RecordingService {
                     let summary = record_until_stopped(&id, reader, writer, &stop, &wake);
                     let rules = rules.map(|r| r.and_then(|r| r.finish(&id)));
                     let facts = facts.lock().ok().and_then(|f| f.clone());
+                    wait_for_containerd_meta(&id, containerd_meta, &work);
                     seal_container(&id, &work, summary, facts, rules, &seal);
                 }
             })
@@ -425,6 +436,37 @@ impl ContainerRecording {
             return false;
         }
         true
+    }
+}
+
+/// Waits (bounded: the fetch has a timeout of its own) for containerd's metadata of a
+/// container that ended quickly, so its archive has its labels. A later answer is dropped.
+fn wait_for_containerd_meta(
+    id: &str,
+    fetch: Option<JoinHandle<()>>,
+    work: &Mutex<Option<WorkDir>>,
+) {
+    let Some(fetch) = fetch else {
+        return;
+    };
+    let deadline = Instant::now() + crate::containerd_meta::FETCH_TIMEOUT + Duration::from_secs(1);
+    while !fetch.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if fetch.is_finished() {
+        let _ = fetch.join();
+    } else {
+        warn!(container = id; "sealing without containerd's labels and image digest: still fetching them");
+        if let Ok(mut w) = work.lock() {
+            if let Some(w) = w.as_mut() {
+                let _ = w.update_metadata(|m| {
+                    m.notes.push(
+                        "labels, image and image digest from containerd are missing: no answer in time"
+                            .into(),
+                    );
+                });
+            }
+        }
     }
 }
 
