@@ -137,9 +137,9 @@ fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
         &["sh", "-c", "echo out-line; echo err-line >&2"],
     )?;
     ctr.wait_status("logged", "STOPPED", Duration::from_secs(20))?;
-    ensure!(ctr.delete_task("logged")? == 0, "task did not exit 0");
     // containerd's runc shim may still be copying the last bytes into the file when the
-    // task is reported stopped (seen under load): allow the copy a moment to land.
+    // task is reported stopped, and drops what is left when the task is deleted (seen under
+    // load): the file is read, with time for the copy to land, before the delete.
     let mut content = String::new();
     let complete = |c: &str| c.contains("out-line\n") && c.contains("err-line\n");
     for _ in 0..50 {
@@ -155,5 +155,6 @@ fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
         log.display(),
         content
     );
+    ensure!(ctr.delete_task("logged")? == 0, "task did not exit 0");
     Ok(())
 }

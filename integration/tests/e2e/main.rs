@@ -17,6 +17,7 @@ mod ctr_restart;
 mod ctr_stats;
 mod rec_alerts;
 mod rec_capture;
+mod rec_exits;
 
 use std::sync::Arc;
 
@@ -83,6 +84,7 @@ fn cases() -> Vec<Case> {
         cri_shims::cases(),
         rec_capture::cases(),
         rec_alerts::cases(),
+        rec_exits::cases(),
     ]
     .into_iter()
     .flatten()
