@@ -74,6 +74,7 @@ shim_desc+=", $(stat -c %s "$shim_src") bytes"
 
 # --- private world: temp dir, namespace, cleanup ------------------------------------
 tmp=$(mktemp -d /tmp/blackbox-bench.XXXXXX)
+pin_root=/sys/fs/bpf/blackbox-bench-shim-$$
 ns=bbbench-$$
 sock=$tmp/containerd.sock
 runc_root=$tmp/runc
@@ -151,6 +152,8 @@ cleanup() {
     fi
     rm -rf --one-file-system "$tmp"
     [[ -e $tmp ]] && { log "LEFT BEHIND: $tmp"; leftovers=1; }
+    # The recorder's pins (unpinning detaches the programs).
+    rm -rf "$pin_root"
     ((rc == 0 && leftovers)) && rc=1
     exit "$rc"
 }
@@ -205,6 +208,24 @@ disabled_plugins = [
   path = "$tmp/opt"
 EOF
 
+# blackbox's node config: everything the shim writes (working directories, archives, node
+# key, alert log, eBPF pins) stays in this run's directories; live rules are off.
+cat >"$tmp/node.toml" <<EOF
+[recording]
+work_dir = "$tmp/work"
+bpf_pin_root = "$pin_root"
+
+[archive]
+archives_dir = "$tmp/archives"
+node_key = "$tmp/node.key"
+
+[rules]
+enabled = false
+
+[alerts]
+log_path = "$tmp/alerts.jsonl"
+EOF
+
 cat >"$tmp/blackbox-runtime.toml" <<EOF
 BinaryName = "$runc"
 Root = "$runc_root"
@@ -220,7 +241,8 @@ runtime_flags() {
 
 # --- containerd ------------------------------------------------------------------------
 log "starting containerd in $tmp (namespace $ns)"
-PATH="$tmp/bin:$PATH" containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
+BLACKBOX_CONFIG="$tmp/node.toml" PATH="$tmp/bin:$PATH" \
+    containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
 containerd_pid=$!
 for ((i = 0; i < 100; i++)); do
     ctr --address "$sock" version >/dev/null 2>&1 && break
