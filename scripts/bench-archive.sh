@@ -329,6 +329,10 @@ seal_run() {
           (($t_closed|num) - ($t_exit|num)), (($t_sealed|num) - ($t_closed|num)), ($d_seal|num),
           (($t_found|num) - ($t_exit|num)), (($t1|num) - ($t0|num)), ($plain|num) ] | @tsv' <<<"$info" >>"$seals"
     log "$label/$comp round $round: $(tail -n 1 "$seals" | cut -f4-)"
+    # The live rules' cost in the shim: the rules thread's CPU time per event evaluated.
+    jq -r '.metadata.drops | select(.rules_events != null and .rules_events > 0)
+        | "live rules: \(.rules_events) events evaluated, \(.rules_alerts) alerts, \(.rules_behind) skipped, \(.rules_cpu_ns // 0) ns CPU, \(((.rules_cpu_ns // 0) / .rules_events) | floor) ns per event"' \
+        <<<"$info" | while read -r l; do log "$label/$comp round $round: $l"; done
     last_archive=$archive
     # Keep the pins' program id for the leftover check.
     local p

@@ -238,6 +238,26 @@ pub struct RulesStats {
     pub behind: u64,
     /// Alerts the container's `alerts.jsonl` could not take.
     pub unwritten: u64,
+    /// CPU time of the container's rules thread (model, evaluation, alert output), ns: the
+    /// live cost per event is `cpu_ns / events`.
+    pub cpu_ns: u64,
+}
+
+/// CPU time the calling thread has used, ns (0 if the clock cannot be read).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
 }
 
 impl ContainerRules {
@@ -330,6 +350,7 @@ impl Worker {
             self.write_pending();
         }
         self.write_pending();
+        self.stats.cpu_ns = thread_cpu_ns();
         self.stats
     }
 

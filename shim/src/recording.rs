@@ -607,6 +607,7 @@ fn seal_container(
             Some(Ok(r)) => {
                 for (name, v) in [
                     ("rules_events", r.events),
+                    ("rules_cpu_ns", r.cpu_ns),
                     ("rules_alerts", r.alerts),
                     ("rules_behind", r.behind),
                     ("rules_alerts_unwritten", r.unwritten),
