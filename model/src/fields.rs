@@ -1301,6 +1301,8 @@ impl Model {
         let fd = self.cur_fdinfo()?;
         let ip = |a: IpAddr| Some(Value::Ip(a));
         match f {
+            // An fd of unknown type is one the state never saw: sysdig has no fd.type for it.
+            FdType if fd.kind == crate::FdKind::Unknown => None,
             FdType => s(fd.kind.type_name()),
             FdTypechar => s(fd.kind.typechar()),
             FdName => s(&fd.name),

@@ -227,6 +227,11 @@ pub(crate) fn update(m: &mut Model) {
     let last_fd = m.threads.get(&tid).map_or(-1, |t| t.lastevent_fd);
     if info.flags & (EF_USES_FD | EF_DESTROYS_FD) != 0 {
         m.cur_fd.num = last_fd;
+        // An fd the state never saw (opened before the capture and not in its fd lists):
+        // as sysdig, the exit describes it as an fd of unknown type (`o`) with an empty name.
+        if last_fd >= 0 && fd_of(m, tid, last_fd).is_none() {
+            m.cur_fd.detached = Some(FdInfo::new(FdKind::Unknown, String::new()));
+        }
     }
     // Moved out and back (no copy): the exit's own enter, if it is the thread's last one.
     let enter_ev = m

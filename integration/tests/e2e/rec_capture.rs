@@ -264,6 +264,62 @@ fn known_actions(env: &Env, rt: Runtime) -> Result<()> {
     find(&events, "the init's exit", |e| {
         e.ty == "procexit" && e.proc_name == "sh"
     })?;
+    events_filters_agree_with_sysdig(&archive, &capture)?;
+    Ok(())
+}
+
+/// `blackbox events` with Falco filters selects, on this real container's evidence, the same
+/// events as `sysdig -r` with the same filter on the exported capture: in the same order from
+/// the exported file, as the same set from the archive (which `events` reads in time order),
+/// and with the same text for `-p` formats of state fields.
+fn events_filters_agree_with_sysdig(archive: &Path, capture: &Path) -> Result<()> {
+    let filters = [
+        "evt.type in (open, openat, openat2) and evt.dir=<",
+        "fd.name contains /etc",
+        "proc.name=cat",
+        "evt.type=execve and evt.dir=<",
+        "fd.typechar=f and evt.is_io=true",
+        "fd.l4proto=tcp",
+        "fd.sport>0 and evt.type in (connect, write, sendto)",
+        "evt.rawres<0",
+        "proc.pname=sh and not evt.type in (mmap, brk)",
+        "evt.dir=<",
+    ];
+    let format = "%evt.num %evt.type %evt.dir %proc.name %proc.pname %fd.num %fd.name %evt.rawres";
+    let mut compared = 0;
+    for filter in filters {
+        let theirs = Command::new("/usr/bin/sysdig")
+            .arg("-r")
+            .arg(capture)
+            .args(["-p", format, filter])
+            .output()
+            .context("running sysdig")?;
+        ensure!(
+            theirs.status.success(),
+            "sysdig {filter:?}: {}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        let from_file =
+            blackbox_cli(&["events", &capture.to_string_lossy(), filter, "-p", format])?;
+        let from_file = String::from_utf8_lossy(&from_file.stdout).into_owned();
+        ensure!(
+            from_file == theirs,
+            "{filter:?} on the exported capture:\nblackbox:\n{from_file}\nsysdig:\n{theirs}"
+        );
+        let from_archive =
+            blackbox_cli(&["events", &archive.to_string_lossy(), filter, "-p", format])?;
+        let mut a: Vec<String> = String::from_utf8_lossy(&from_archive.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let mut b: Vec<String> = theirs.lines().map(str::to_owned).collect();
+        a.sort();
+        b.sort();
+        ensure!(a == b, "{filter:?} on the archive: {a:?}\nsysdig: {b:?}");
+        compared += b.len();
+    }
+    ensure!(compared > 60, "too few events compared: {compared}");
     Ok(())
 }
 
