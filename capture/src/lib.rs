@@ -30,4 +30,6 @@ mod writer;
 pub use error::CaptureError;
 pub use meta::{full_id_of, CaptureMeta, ContainerIdentity, ORIGINAL_ID_LABEL};
 pub use users::{parse_group, parse_passwd};
-pub use writer::{CaptureOptions, CaptureSummary, CaptureWriter, EventTap, DROP_E, DROP_X};
+pub use writer::{
+    CaptureOptions, CaptureSummary, CaptureWriter, EventTap, InitExit, DROP_E, DROP_X,
+};

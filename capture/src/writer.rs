@@ -83,6 +83,19 @@ pub struct CaptureSummary {
     pub losses: LossCounters,
     /// Uncompressed bytes of SCAP written.
     pub bytes_uncompressed: u64,
+    /// How the container's init process ended, from its last thread's exit record: the
+    /// kernel's wait status tells `exit(143)` from a SIGTERM, which containerd's 128 + n
+    /// cannot. `None` when the record was not seen (lost, or the capture ended first).
+    pub init_exit: Option<InitExit>,
+}
+
+/// The init process's end as the kernel reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InitExit {
+    /// `WEXITSTATUS`, when it exited.
+    pub code: Option<i32>,
+    /// `WTERMSIG`, when a signal ended it.
+    pub signal: Option<i32>,
 }
 
 impl CaptureSummary {
@@ -289,6 +302,20 @@ impl CaptureWriter {
                 self.write_event(&ev)?;
                 if p.group_dead {
                     self.procs.remove(p.header.pid);
+                    if i64::from(p.header.pid) == self.init_pid {
+                        // A group exit (exit_group, a fatal signal) sets the group's code;
+                        // else the last thread's own status is the process's.
+                        let raw = if p.group_exit_code != 0 {
+                            p.group_exit_code
+                        } else {
+                            p.exit_code
+                        };
+                        let sig = raw & 0x7f;
+                        self.summary.init_exit = Some(InitExit {
+                            code: (sig == 0).then_some((raw >> 8) & 0xff),
+                            signal: (sig != 0).then_some(sig),
+                        });
+                    }
                 }
                 Ok(())
             }

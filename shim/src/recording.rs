@@ -181,24 +181,21 @@ impl RecordingService {
             reason: format!("node config: {e}"),
             fail_closed: false,
         })?;
-        let (policy, policy_note) = match ContainerPolicy::from_annotations(
-            &config.recording,
-            &info.annotations,
-        ) {
-            Ok(p) => (p, None),
-            Err(e) => {
-                // A bad annotation never turns recording off: whoever may create a pod
-                // could otherwise hide from the recorder behind a misspelt key. The
-                // node's policy applies, and the archive says why.
-                warn!(container = info.id.as_str(); "ignoring the container's blackbox.io annotations, recording with the node's policy: {e}");
-                (
-                        ContainerPolicy::node_default(&config.recording),
-                        Some(format!(
-                            "the blackbox.io annotations were ignored and the node's recording policy applied: {e}"
-                        )),
-                    )
-            }
-        };
+        let (policy, policy_note) =
+            match ContainerPolicy::from_annotations(&config.recording, &info.annotations) {
+                Ok(p) => (p, None),
+                Err(e) => {
+                    // A bad annotation never turns recording off: whoever may create a pod
+                    // could otherwise hide from the recorder behind a misspelt key. The
+                    // node's policy applies, and the archive says why.
+                    let note = format!(
+                        "the blackbox.io annotations were ignored, the node's recording policy \
+                         applied: {e}"
+                    );
+                    warn!(container = info.id.as_str(); "{note}");
+                    (ContainerPolicy::node_default(&config.recording), Some(note))
+                }
+            };
         if !policy.enabled {
             info!(container = info.id.as_str(); "recording is off for this container");
             return Ok(None);
@@ -573,10 +570,15 @@ fn seal_container(
                 blackbox_archive::timefmt::now_rfc3339,
                 blackbox_archive::timefmt::format_rfc3339,
             ));
-            // containerd's status (128 + n for a signal), and the signal it implies.
+            // containerd's status (128 + n for a signal), and the signal it implies, unless
+            // the recorded init exit says the process exited with that number itself.
+            let exited_itself = summary.as_ref().and_then(|s| s.init_exit).is_some_and(|e| {
+                e.signal.is_none()
+                    && e.code.and_then(|c| u32::try_from(c).ok()) == Some(f.exit_status)
+            });
             m.exit = Some(ExitStatus {
                 code: i32::try_from(f.exit_status).ok(),
-                signal: f.signal,
+                signal: if exited_itself { None } else { f.signal },
             });
             m.oom_killed = f.oom_killed;
         }
