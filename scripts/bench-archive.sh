@@ -78,6 +78,8 @@ out=${BENCH_OUT:-}
 # shellcheck source-path=SCRIPTDIR/..
 # shellcheck source=bench/common.sh
 source "$repo/bench/common.sh"
+# shellcheck source=scripts/oci-image.sh
+source "$repo/scripts/oci-image.sh"
 
 bench_require gcc bpftool jq zstd sysdig tar dpkg /usr/bin/time
 for n in "$rounds" "$ev_rounds" "$files_mb" "$ev_iter" "$zstd_level"; do
@@ -197,30 +199,8 @@ sync
 EOF
 chmod +x "$rootfs/big.sh" "$rootfs/typical.sh"
 
-oci=$tmp/oci
 image=bench.local/archive:1
-mkdir -p "$oci/blobs/sha256"
-blob() { # FILE → "<sha256> <size>", moved into the layout
-    local digest size
-    digest=$(sha256sum "$1" | cut -d' ' -f1)
-    size=$(stat -c %s "$1")
-    mv "$1" "$oci/blobs/sha256/$digest"
-    echo "$digest $size"
-}
-tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf "$tmp/layer.tar" .
-read -r layer layer_size < <(blob "$tmp/layer.tar")
-arch=$(dpkg --print-architecture)
-printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$arch" "$layer" >"$tmp/config.json"
-read -r config config_size < <(blob "$tmp/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-    "$config" "$config_size" "$layer" "$layer_size" >"$tmp/manifest.json"
-read -r manifest manifest_size < <(blob "$tmp/manifest.json")
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-    "$manifest" "$manifest_size" "$arch" "$image" "$image" >"$oci/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$oci/oci-layout"
-tar -C "$oci" -cf "$tmp/image.tar" oci-layout index.json blobs
-rm -rf "$oci"
+oci_image_tar "$rootfs" "$image" "$tmp/image.tar"
 
 bench_containerd_start BLACKBOX_CONFIG="$tmp/node.toml"
 ctr_ns images import "$tmp/image.tar" >/dev/null

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT_DIR=$(pwd)
 
 bash scripts/deps.sh
+source scripts/oci-image.sh
 [[ $(id -u) -eq 0 ]] || { echo "demo: run as root (it starts containerd and runc)" >&2; exit 1; }
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -116,30 +117,8 @@ done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOTFS/etc/passwd"
 echo 'root:$6$demo$notarealhash:19000:0:99999:7:::' >"$ROOTFS/etc/shadow"
 chmod 0600 "$ROOTFS/etc/shadow"
-OCI="$WORK/oci"
-mkdir -p "$OCI/blobs/sha256"
-# Moves a file into the layout's blobs; prints "<sha256 hex> <size>".
-blob() {
-  local digest size
-  digest=$(sha256sum "$1" | cut -d' ' -f1)
-  size=$(stat -c %s "$1")
-  mv "$1" "$OCI/blobs/sha256/$digest"
-  echo "$digest $size"
-}
 IMAGE=demo.local/busybox:1
-tar -C "$ROOTFS" --numeric-owner --owner=0 --group=0 -cf "$WORK/layer.tar" .
-read -r LAYER LAYER_SIZE < <(blob "$WORK/layer.tar")
-ARCH=$(dpkg --print-architecture)
-printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-  "$ARCH" "$LAYER" >"$WORK/config.json"
-read -r CONFIG CONFIG_SIZE < <(blob "$WORK/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-  "$CONFIG" "$CONFIG_SIZE" "$LAYER" "$LAYER_SIZE" >"$WORK/manifest.json"
-read -r MANIFEST MANIFEST_SIZE < <(blob "$WORK/manifest.json")
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-  "$MANIFEST" "$MANIFEST_SIZE" "$ARCH" "$IMAGE" "$IMAGE" >"$OCI/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$OCI/oci-layout"
-tar -C "$OCI" -cf "$WORK/image.tar" oci-layout index.json blobs
+oci_image_tar "$ROOTFS" "$IMAGE" "$WORK/image.tar"
 ctr --address "$WORK/containerd.sock" -n demo images import "$WORK/image.tar"
 
 # What an intruder's first minute often looks like: read credentials, drop
