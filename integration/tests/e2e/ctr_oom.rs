@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
+use blackbox_integration::ctr::Ctr;
 use blackbox_integration::events::EventWatcher;
 use blackbox_integration::{Env, Runtime};
 
@@ -12,14 +13,12 @@ pub fn cases() -> Vec<Case> {
     vec![Case::new("ctr", "oom_kill", oom_kill)]
 }
 
-fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
-    let ns = env.namespace("oom", rt)?;
-    let ctr = ns.ctr();
-    let events = EventWatcher::start(&ctr)?;
-    // `tail` keeps the whole newline-free stream in memory: far more than the 32 MiB limit.
+/// Runs container `id` (`--rm`) until the OOM killer ends it in a 32 MiB memory limit: `tail`
+/// keeps the whole newline-free stream in memory, far more than the limit. ctr exits 137.
+pub fn run_hog(ctr: &Ctr<'_>, rt: Runtime, id: &str) -> Result<()> {
     let out = ctr.run(
         rt,
-        "hog",
+        id,
         &["--rm", "--memory-limit", "33554432"],
         &["sh", "-c", "head -c 300m /dev/zero | tail"],
         None,
@@ -30,6 +29,14 @@ fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
         out.code(),
         out.stderr
     );
+    Ok(())
+}
+
+fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
+    let ns = env.namespace("oom", rt)?;
+    let ctr = ns.ctr();
+    let events = EventWatcher::start(&ctr)?;
+    run_hog(&ctr, rt, "hog")?;
     events.wait_for(
         ctr.namespace(),
         "/tasks/oom",

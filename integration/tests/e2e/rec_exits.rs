@@ -641,27 +641,19 @@ fn oom_kill(env: &Env, rt: Runtime) -> Result<()> {
     let ns = env.namespace("oomseal", rt)?;
     let ctr = ns.ctr();
     let from = now_ns();
-    // `tail` keeps the whole newline-free stream in memory: far more than the limit.
-    let out = ctr.run(
-        rt,
-        "oomhog",
-        &["--rm", "--memory-limit", "33554432"],
-        &["sh", "-c", "head -c 300m /dev/zero | tail"],
-        None,
-    )?;
-    ensure!(
-        out.code() == 137,
-        "OOM-killed task made ctr exit {}: {}",
-        out.code(),
-        out.stderr
-    );
+    crate::ctr_oom::run_hog(&ctr, rt, "oomhog")?;
     let sealed = ctr_archive(env, &ns.name, "oomhog")?;
     // The kernel picks the victim: usually `tail`, and the shell then exits 137 itself (no
-    // signal); if it picks the shell, SIGKILL. Either way the recorded init exit says which.
-    let exit = if sealed.meta["exit"].get("signal").is_some() {
-        json!({"code": 137, "signal": 9})
-    } else {
-        json!({"code": 137})
+    // signal); if it picks the shell, SIGKILL. The capture's procexit of the init (pid 1 of
+    // the container) says which, and the metadata must agree with it.
+    let init_exit = sealed.events(
+        "evt.type=procexit and proc.vpid=1",
+        "%evt.arg.ret %evt.arg.sig",
+    )?;
+    let exit = match init_exit.as_slice() {
+        [line] if line.as_str() == "137 0" => json!({"code": 137}),
+        [line] if line.as_str() == "0 9" => json!({"code": 137, "signal": 9}),
+        _ => bail!("the init's procexit in the capture: {init_exit:?}"),
     };
     check_metadata(
         &sealed.meta,
