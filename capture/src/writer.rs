@@ -303,17 +303,11 @@ impl CaptureWriter {
                 if p.group_dead {
                     self.procs.remove(p.header.pid);
                     if i64::from(p.header.pid) == self.init_pid {
-                        // A group exit (exit_group, a fatal signal) sets the group's code;
-                        // else the last thread's own status is the process's.
-                        let raw = if p.group_exit_code != 0 {
-                            p.group_exit_code
-                        } else {
-                            p.exit_code
-                        };
-                        let sig = raw & 0x7f;
+                        // The last thread's status is the process's (a group exit gives every
+                        // thread the group's code), as in the procexit event just written.
                         self.summary.init_exit = Some(InitExit {
-                            code: (sig == 0).then_some((raw >> 8) & 0xff),
-                            signal: (sig != 0).then_some(sig),
+                            code: p.exit_status(),
+                            signal: p.signal(),
                         });
                     }
                 }
