@@ -90,6 +90,13 @@ pub(crate) fn run(
                 .collect()
         })
         .unwrap_or_default();
+    let printer = Printer {
+        filter,
+        format,
+        fields,
+        skip_missing,
+        json,
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = with_capture(input, |reader| {
@@ -98,18 +105,6 @@ pub(crate) fn run(
         model.set_param_text_limit(Some(SYSDIG_PARAM_CHARS));
         let mut reorder = time_order.then(Reorder::default);
         let mut damaged = None;
-        let mut shown = |rec: EventRecord, model: &mut Model| -> io::Result<()> {
-            show(
-                &mut out,
-                model,
-                rec,
-                filter.as_ref(),
-                format.as_ref(),
-                &fields,
-                skip_missing,
-                json,
-            )
-        };
         loop {
             let rec = match reader.next_event() {
                 Some(Ok(rec)) => match reorder.as_mut() {
@@ -126,10 +121,10 @@ pub(crate) fn run(
                 }
                 None => break,
             };
-            shown(rec, &mut model)?;
+            printer.show(&mut out, &mut model, rec)?;
         }
         while let Some(rec) = reorder.as_mut().and_then(Reorder::pop) {
-            shown(rec, &mut model)?;
+            printer.show(&mut out, &mut model, rec)?;
         }
         out.flush()?;
         match damaged {
@@ -151,43 +146,46 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// One event into the model, and out if it passes the filter.
-#[allow(clippy::too_many_arguments)]
-fn show(
-    out: &mut impl Write,
-    model: &mut Model,
-    rec: EventRecord,
-    filter: Option<&blackbox_rules::compile::Filter>,
-    format: Option<&OutputFormat>,
-    fields: &[(FieldId, Option<blackbox_rules::FieldArg>)],
+/// What `events` prints: the filter, and the `-p` format (or sysdig's default line).
+struct Printer {
+    filter: Option<blackbox_rules::compile::Filter>,
+    format: Option<OutputFormat>,
+    /// The format's fields: without `*`, an event lacking one is not printed.
+    fields: Vec<(FieldId, Option<blackbox_rules::FieldArg>)>,
     skip_missing: bool,
     json: bool,
-) -> io::Result<()> {
-    let num = rec.num;
-    model.process(rec);
-    if let Some(f) = filter {
-        if !f.eval(model) {
-            return Ok(());
-        }
-    }
-    match format {
-        Some(fmt) => {
-            if skip_missing
-                && fields
-                    .iter()
-                    .any(|(id, arg)| model.extract(*id, arg.as_ref()).is_none())
-            {
+}
+
+impl Printer {
+    /// One event into the model, and out if it passes the filter.
+    fn show(&self, out: &mut impl Write, model: &mut Model, rec: EventRecord) -> io::Result<()> {
+        let num = rec.num;
+        model.process(rec);
+        if let Some(f) = &self.filter {
+            if !f.eval(model) {
                 return Ok(());
             }
-            if json {
-                let mut m = serde_json::Map::new();
-                fmt.json_fields(model, &mut m);
-                writeln!(out, "{}", serde_json::Value::Object(m))
-            } else {
-                writeln!(out, "{}", fmt.render(model))
-            }
         }
-        None => print_default(out, num, model, json),
+        match &self.format {
+            Some(fmt) => {
+                if self.skip_missing
+                    && self
+                        .fields
+                        .iter()
+                        .any(|(id, arg)| model.extract(*id, arg.as_ref()).is_none())
+                {
+                    return Ok(());
+                }
+                if self.json {
+                    let mut m = serde_json::Map::new();
+                    fmt.json_fields(model, &mut m);
+                    writeln!(out, "{}", serde_json::Value::Object(m))
+                } else {
+                    writeln!(out, "{}", fmt.render(model))
+                }
+            }
+            None => print_default(out, num, model, self.json),
+        }
     }
 }
 

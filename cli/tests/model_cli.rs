@@ -20,6 +20,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The corpus's real SCAP captures.
+fn scap_samples() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/scap-samples"
+    ))
+}
+
 fn sample(dir: &Path) -> PathBuf {
     let p = dir.join("sample.scap");
     common::write_sample(&p);
@@ -217,10 +225,7 @@ fn events_filter_agrees_with_sysdig() {
     require_sysdig();
     let dir = tempfile::tempdir().expect("tempdir");
     let ours = sample(dir.path());
-    let corpus = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/scap-samples"
-    ));
+    let corpus = scap_samples();
     let files = [
         corpus.join("falco_cat_write.scap"),
         corpus.join("libs_curl_google.scap"),
@@ -270,10 +275,7 @@ fn events_default_lines_agree_with_sysdig() {
     require_sysdig();
     let dir = tempfile::tempdir().expect("tempdir");
     let ours = sample(dir.path());
-    let corpus = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/scap-samples"
-    ));
+    let corpus = scap_samples();
     // Not execve lines, nor falco_connect_localhost / libs_test_ipv6_client: blackbox reads
     // process lists only in their v9 form (these files have v5-v7, so names of threads known
     // only from there differ), and their old drivers put tuples on enter events
