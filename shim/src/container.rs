@@ -51,8 +51,8 @@ pub struct Container {
     pub annotations: std::collections::HashMap<String, String>,
     /// The container's flight recording, when it is recorded.
     pub recording: Option<crate::recording::ContainerRecording>,
-    /// Its memory cgroup, to tell an OOM kill in the archive's metadata.
-    pub memory_cgroup: Option<crate::oom::MemoryCgroup>,
+    /// Its memory cgroup's OOM watch (TaskOOM, and the archive's OOM flag).
+    pub oom: Option<crate::oom::OomWatch>,
 }
 
 /// Reads and checks the bundle's config.json before anything is done with it.
@@ -125,7 +125,7 @@ impl Container {
             rootfs_mounted: false,
             annotations: spec.annotations().clone().unwrap_or_default(),
             recording: None,
-            memory_cgroup: None,
+            oom: None,
         };
         if let Err(e) = container.create_init(req).await {
             container.undo_create().await;
@@ -370,9 +370,9 @@ impl Container {
                     .as_ref()
                     .map(|e| std::time::SystemTime::from(e.at)),
                 oom_killed: self
-                    .memory_cgroup
+                    .oom
                     .as_ref()
-                    .is_some_and(crate::oom::oom_killed),
+                    .is_some_and(|w| crate::oom::oom_killed(&w.cgroup)),
             };
             (recording, facts)
         });

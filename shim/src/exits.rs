@@ -37,7 +37,8 @@ async fn handle_exit(pid: i32, code: i32, containers: &Containers, events: &Even
     let mut containers = containers.lock().await;
     for c in containers.values_mut() {
         let container_id = c.id.clone();
-        let process = if c.init.pid == pid {
+        let is_init = c.init.pid == pid;
+        let process = if is_init {
             if c.kill_all_on_exit {
                 // The container shares a pid namespace: its other processes
                 // would outlive init. runc's shim kills them; so do we.
@@ -59,6 +60,15 @@ async fn handle_exit(pid: i32, code: i32, containers: &Containers, events: &Even
             return;
         }
         let exit = process.set_exited(code);
+        if is_init && c.oom.as_ref().is_some_and(|w| w.catch_up()) {
+            // The watcher has not reported this kill yet; TaskOOM must
+            // not come after the exit it explains.
+            warn!(container = container_id.as_str(); "OOM kill in the container's memory cgroup");
+            events.publish(TaskOOM {
+                container_id: container_id.clone(),
+                ..Default::default()
+            });
+        }
         info!(container = container_id.as_str(); "process {} (pid {pid}) exited with status {}", process.id, exit.status);
         events.publish(TaskExit {
             container_id,

@@ -10,6 +10,7 @@ use std::{
     io::Read,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
 };
 
 use log::{debug, warn};
@@ -50,31 +51,161 @@ fn parse_memory_cgroup(text: &str, root: &Path) -> Option<MemoryCgroup> {
     }
 }
 
-/// Starts a watcher thread; each OOM kill in the cgroup sends `()` on `tx`.
-/// The thread ends when the cgroup goes away.
-pub fn watch(cgroup: MemoryCgroup, container_id: String, tx: mpsc::UnboundedSender<String>) {
-    let spawned = std::thread::Builder::new()
-        .name("oom-watch".into())
-        .spawn(move || {
-            let result = match &cgroup {
-                MemoryCgroup::V1(path) => watch_v1(path, &container_id, &tx),
-                MemoryCgroup::V2(path) => watch_v2(path, &container_id, &tx),
-            };
-            if let Err(e) = result {
-                warn!(container = container_id.as_str(); "OOM watch on {cgroup:?} stopped: {e}");
+/// A container's OOM watch: armed before the container starts, so a kill that
+/// comes at once is seen; each kill is reported once, by the watcher thread or,
+/// if the init's exit is handled first, by [`OomWatch::catch_up`].
+#[derive(Debug, Clone)]
+pub struct OomWatch {
+    pub cgroup: MemoryCgroup,
+    /// OOM kills already reported (TaskOOM sent).
+    reported: Arc<Mutex<u64>>,
+}
+
+impl OomWatch {
+    /// Arms the notification now (before `runc start`) and starts a thread
+    /// that sends the container id on `tx` for each new OOM kill. The thread
+    /// ends when the cgroup goes away.
+    pub fn start(
+        cgroup: MemoryCgroup,
+        container_id: String,
+        tx: mpsc::UnboundedSender<String>,
+    ) -> std::io::Result<Self> {
+        let notifier = Notifier::arm(&cgroup)?;
+        let watch = OomWatch {
+            reported: Arc::new(Mutex::new(oom_kill_total(&cgroup))),
+            cgroup,
+        };
+        let thread_watch = watch.clone();
+        std::thread::Builder::new()
+            .name("oom-watch".into())
+            .spawn(move || {
+                if let Err(e) = thread_watch.run(notifier, &container_id, &tx) {
+                    warn!(container = container_id.as_str(); "OOM watch on {:?} stopped: {e}", thread_watch.cgroup);
+                }
+            })?;
+        Ok(watch)
+    }
+
+    /// Marks kills counted by the kernel but not reported yet as reported;
+    /// true when there were any (the caller then sends TaskOOM). Called when
+    /// the init exits, before TaskExit, while the cgroup still exists.
+    pub fn catch_up(&self) -> bool {
+        let now = oom_kill_total(&self.cgroup);
+        let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        if now > *reported {
+            *reported = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn run(
+        &self,
+        mut notifier: Notifier,
+        container_id: &str,
+        tx: &mpsc::UnboundedSender<String>,
+    ) -> std::io::Result<()> {
+        loop {
+            let gone = notifier.wait()?;
+            // Count first: the notification of a kill may be read only after
+            // the cgroup is gone, and then the count is lost with it.
+            if self.catch_up() && tx.send(container_id.to_string()).is_err() {
+                return Ok(());
             }
-        });
-    if let Err(e) = spawned {
-        warn!("cannot start the OOM watcher thread: {e}");
+            if gone || !self.cgroup.path().exists() {
+                debug!(container = container_id; "memory cgroup removed, OOM watch ends");
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl MemoryCgroup {
+    fn path(&self) -> &Path {
+        match self {
+            MemoryCgroup::V1(path) | MemoryCgroup::V2(path) => path,
+        }
+    }
+}
+
+/// What wakes the watcher: an eventfd on `memory.oom_control` (v1, which
+/// also fires when the cgroup is removed) or inotify on `memory.events` (v2).
+enum Notifier {
+    V1 {
+        events: fs::File,
+        // Kept open for as long as the eventfd is registered on it.
+        _oom_control: fs::File,
+    },
+    V2(nix::sys::inotify::Inotify),
+}
+
+impl Notifier {
+    fn arm(cgroup: &MemoryCgroup) -> std::io::Result<Self> {
+        match cgroup {
+            MemoryCgroup::V1(path) => {
+                let oom_control = fs::File::open(path.join("memory.oom_control"))?;
+                // SAFETY: eventfd has no memory-safety preconditions; the
+                // result is checked and then owned.
+                let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+                if efd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // SAFETY: `efd` was just returned by eventfd and is owned by
+                // nothing else.
+                let efd = unsafe { OwnedFd::from_raw_fd(efd) };
+                fs::write(
+                    path.join("cgroup.event_control"),
+                    format!("{} {}", efd.as_raw_fd(), oom_control.as_raw_fd()),
+                )?;
+                Ok(Notifier::V1 {
+                    events: fs::File::from(efd),
+                    _oom_control: oom_control,
+                })
+            }
+            MemoryCgroup::V2(path) => {
+                use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+                let inotify = Inotify::init(InitFlags::IN_CLOEXEC).map_err(std::io::Error::from)?;
+                inotify
+                    .add_watch(
+                        &path.join("memory.events"),
+                        AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_DELETE_SELF,
+                    )
+                    .map_err(std::io::Error::from)?;
+                Ok(Notifier::V2(inotify))
+            }
+        }
+    }
+
+    /// Blocks until the next notification; true when it says the cgroup is gone.
+    fn wait(&mut self) -> std::io::Result<bool> {
+        match self {
+            Notifier::V1 { events, .. } => {
+                let mut buf = [0u8; 8];
+                events.read_exact(&mut buf)?;
+                Ok(false)
+            }
+            Notifier::V2(inotify) => {
+                use nix::sys::inotify::AddWatchFlags;
+                let events = inotify.read_events().map_err(std::io::Error::from)?;
+                Ok(events
+                    .iter()
+                    .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED)))
+            }
+        }
     }
 }
 
 /// Whether the kernel's OOM killer has killed a process of this cgroup (read before the
 /// cgroup is removed: for the container's archive).
 pub fn oom_killed(cgroup: &MemoryCgroup) -> bool {
+    oom_kill_total(cgroup) > 0
+}
+
+fn oom_kill_total(cgroup: &MemoryCgroup) -> u64 {
     match cgroup {
-        MemoryCgroup::V1(path) => oom_kill_count(path, "memory.oom_control") > 0,
-        MemoryCgroup::V2(path) => oom_kill_count(path, "memory.events") > 0,
+        MemoryCgroup::V1(path) => oom_kill_count(path, "memory.oom_control"),
+        MemoryCgroup::V2(path) => oom_kill_count(path, "memory.events"),
     }
 }
 
@@ -88,76 +219,6 @@ fn oom_kill_count(path: &Path, file: &str) -> u64 {
             })
         })
         .unwrap_or(0)
-}
-
-fn watch_v1(
-    path: &Path,
-    container_id: &str,
-    tx: &mpsc::UnboundedSender<String>,
-) -> std::io::Result<()> {
-    let oom_control = fs::File::open(path.join("memory.oom_control"))?;
-    // SAFETY: eventfd has no memory-safety preconditions; the result is
-    // checked and then owned.
-    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    if efd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `efd` was just returned by eventfd and is owned by nothing else.
-    let efd = unsafe { OwnedFd::from_raw_fd(efd) };
-    fs::write(
-        path.join("cgroup.event_control"),
-        format!("{} {}", efd.as_raw_fd(), oom_control.as_raw_fd()),
-    )?;
-    let mut seen = oom_kill_count(path, "memory.oom_control");
-    let mut events = fs::File::from(efd);
-    let mut buf = [0u8; 8];
-    loop {
-        events.read_exact(&mut buf)?;
-        if !path.exists() {
-            debug!(container = container_id; "memory cgroup removed, OOM watch ends");
-            return Ok(());
-        }
-        let now = oom_kill_count(path, "memory.oom_control");
-        if now > seen {
-            seen = now;
-            if tx.send(container_id.to_string()).is_err() {
-                return Ok(());
-            }
-        }
-    }
-}
-
-fn watch_v2(
-    path: &Path,
-    container_id: &str,
-    tx: &mpsc::UnboundedSender<String>,
-) -> std::io::Result<()> {
-    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-    let inotify = Inotify::init(InitFlags::IN_CLOEXEC).map_err(std::io::Error::from)?;
-    inotify
-        .add_watch(
-            &path.join("memory.events"),
-            AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_DELETE_SELF,
-        )
-        .map_err(std::io::Error::from)?;
-    let mut seen = oom_kill_count(path, "memory.events");
-    loop {
-        let events = inotify.read_events().map_err(std::io::Error::from)?;
-        if !path.exists()
-            || events
-                .iter()
-                .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED))
-        {
-            return Ok(());
-        }
-        let now = oom_kill_count(path, "memory.events");
-        if now > seen {
-            seen = now;
-            if tx.send(container_id.to_string()).is_err() {
-                return Ok(());
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -131,8 +131,12 @@ impl TaskService {
         self.start_recording(&mut container, overlay_of(&req.rootfs))
             .await?;
         if let Some(cgroup) = oom::memory_cgroup(pid) {
-            container.memory_cgroup = Some(cgroup.clone());
-            oom::watch(cgroup, req.id.clone(), self.oom_tx.clone());
+            match oom::OomWatch::start(cgroup.clone(), req.id.clone(), self.oom_tx.clone()) {
+                Ok(watch) => container.oom = Some(watch),
+                Err(e) => {
+                    warn!(container = req.id.as_str(); "cannot watch {cgroup:?} for OOM kills: {e}")
+                }
+            }
         } else {
             warn!(container = req.id.as_str(); "no memory cgroup found, OOM kills will not be reported");
         }
