@@ -9,12 +9,17 @@
 #   variants   space-separated, baseline first, e.g. "runc blackbox norec"
 #   heads      |-separated column names, in the same order
 #   budgets    "container" or "host": which budget table applies
+#   over       optional "VARIANT:BASE" (two of the variants): one more column with
+#              the median of per-round ratios VARIANT/BASE (e.g. the recorder over
+#              the floor)
 # Runs with Debian's default mawk.
 
 BEGIN {
     FS = "\t"
     nv = split(variants, var, " ")
     split(heads, head, "|")
+    for (k = 1; k <= nv; k++) head_of[var[k]] = head[k]
+    n_over = split(over, over_pair, ":")
     label["openread"] = "open, read 4 KiB, close"
     label["forkexec"] = "fork, exec (static binary), wait"
     label["tcp"] = "TCP loopback request/response, 64 B"
@@ -57,13 +62,14 @@ function median_of(w, variant,    a, i, n) {
     return med(a, n)
 }
 
-# Sets pr_med, pr_min, pr_max, pr_n for variant/baseline of workload w.
-function paired(w, variant,    a, i, r, n) {
+# Sets pr_med, pr_min, pr_max, pr_n for variant/base of workload w (base: the baseline).
+function paired(w, variant, base,    a, i, r, n) {
+    if (base == "") base = var[1]
     n = 0
     for (i = 1; i <= nr[w]; i++) {
         r = rounds[w, i]
-        if (((w, r, variant) in v) && ((w, r, var[1]) in v) && v[w, r, var[1]] > 0)
-            a[++n] = v[w, r, variant] / v[w, r, var[1]]
+        if (((w, r, variant) in v) && ((w, r, base) in v) && v[w, r, base] > 0)
+            a[++n] = v[w, r, variant] / v[w, r, base]
     }
     pr_n = n
     pr_med = med(a, n)
@@ -81,6 +87,10 @@ END {
         line = line " | " head[k] " median | " head[k] " / " head[1] ": median of per-round ratios [min–max]"
         rule = rule "|---|---"
     }
+    if (n_over == 2) {
+        line = line " | " head_of[over_pair[1]] " / " head_of[over_pair[2]] ": median of per-round ratios [min–max]"
+        rule = rule "|---"
+    }
     print line " | budget |"
     print rule "|---|"
     for (i = 1; i <= nw; i++) {
@@ -92,6 +102,10 @@ END {
             line = line " | " us(median_of(w, var[k])) " | **" x3(pr_med) "** [" x3(pr_min) "–" x3(pr_max) "]"
             if (k == 2 && (w in budget) && pr_med != "")
                 verdict = sprintf("≤ %.2f× (%s)", budget[w], pr_med <= budget[w] ? "met" : "MISSED")
+        }
+        if (n_over == 2) {
+            paired(w, over_pair[1], over_pair[2])
+            line = line " | **" x3(pr_med) "** [" x3(pr_min) "–" x3(pr_max) "]"
         }
         print line " | " verdict " |"
     }

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 
 const BPF_SOURCES: &[&str] = &[
     "bpf/recorder.bpf.c",
+    "bpf/floor.bpf.c",
     "bpf/wire.h",
     "bpf/syscalls_x86_64.h",
     "bpf/vmlinux_min.h",
@@ -43,12 +44,13 @@ fn run() -> Result<()> {
     let out = PathBuf::from(env::var("OUT_DIR").context("OUT_DIR")?);
     let bpf_dir = manifest.join("bpf");
 
-    compile_bpf(&bpf_dir, &out.join("recorder.bpf.o"))?;
+    compile_bpf(&bpf_dir, "recorder.bpf.c", &out.join("recorder.bpf.o"))?;
+    compile_bpf(&bpf_dir, "floor.bpf.c", &out.join("floor.bpf.o"))?;
     generate_wire_rs(&bpf_dir, &out.join("wire.rs"))?;
     Ok(())
 }
 
-fn compile_bpf(bpf_dir: &Path, object: &Path) -> Result<()> {
+fn compile_bpf(bpf_dir: &Path, source: &str, object: &Path) -> Result<()> {
     let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang-19".to_owned());
     let version = Command::new(&clang).arg("--version").output();
     match version {
@@ -76,13 +78,13 @@ fn compile_bpf(bpf_dir: &Path, object: &Path) -> Result<()> {
         .arg("-I")
         .arg(bpf_dir)
         .arg("-c")
-        .arg(bpf_dir.join("recorder.bpf.c"))
+        .arg(bpf_dir.join(source))
         .arg("-o")
         .arg(object)
         .status()
         .with_context(|| format!("running {clang}"))?;
     if !status.success() {
-        bail!("{clang} failed to compile bpf/recorder.bpf.c ({status})");
+        bail!("{clang} failed to compile bpf/{source} ({status})");
     }
     Ok(())
 }

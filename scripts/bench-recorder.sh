@@ -14,6 +14,10 @@
 #      host, alternately with no blackbox programs attached and while a
 #      blackbox container (`sleep`) is recorded, so the programs are attached
 #      and the node has a registration the host's syscalls must miss.
+#   Both also run with the floor attached instead (part 1: under runc's
+#   shim): do-nothing programs on the same syscall tracepoints
+#   (recorder-ebpf/bpf/floor.bpf.c, `blackbox-recorder-ctl floor`), what any
+#   recorder built on them costs before it does anything.
 #   3. Events per second: a container calling getppid() in a loop, paced at
 #      several rates (and unpaced), recorded; the rate the capture received
 #      and what the kernel side counted as lost.
@@ -39,6 +43,8 @@
 #   BENCH_FLOOD_RING=         ring buffer bytes for the flood container
 #                             (blackbox.io/ring-buffer-bytes; default: the node's, 8 MiB)
 #   BENCH_SHIM=PATH           measure this shim binary instead of building one
+#   BENCH_CTL=PATH            blackbox-recorder-ctl for the floor (default: built
+#                             with the shim's cargo profile)
 #   BENCH_RUNC=PATH           runc binary for both shims (default /usr/sbin/runc)
 #   BENCH_OUT=DIR             also keep the raw samples, the tables and containerd's log
 #
@@ -77,18 +83,34 @@ done
 
 started=$EPOCHREALTIME
 bench_build_shim
+if [[ -n ${BENCH_CTL:-} ]]; then
+    ctl=$BENCH_CTL
+else
+    log "building blackbox-recorder-ctl (the floor's loader)"
+    (cd "$repo" && cargo build --profile shim -p blackbox-recorder --bin blackbox-recorder-ctl) >&2
+    ctl=${CARGO_TARGET_DIR:-$repo/target}/shim/blackbox-recorder-ctl
+fi
+[[ -x $ctl ]] || die "no blackbox-recorder-ctl at $ctl"
 bench_world_create
 
 # --- the recorder's pins, the node config, the workload binary ------------------------
 pin_root=/sys/fs/bpf/$ns
 prog_ids=() # every program id the recorder loaded during the run
 
+floor_pid=
+
 bench_cleanup_hook() {
+    if [[ -n $floor_pid ]]; then
+        kill "$floor_pid" 2>/dev/null || true
+        wait "$floor_pid" 2>/dev/null || true
+        sleep 0.5
+    fi
     rm -rf "$pin_root"
 }
 bench_leftovers_hook() {
     local id
     [[ -e $pin_root ]] && echo "pins under $pin_root"
+    bpftool prog list 2>/dev/null | grep -q 'name bb_floor_' && echo "floor programs still loaded"
     for id in "${prog_ids[@]}"; do
         wait_prog_gone "$id" || echo "BPF program $id still loaded"
     done
@@ -124,6 +146,33 @@ remember_prog() {
     local id
     for id in "${prog_ids[@]}"; do [[ $id == "$1" ]] && return; done
     prog_ids+=("$1")
+}
+
+# The floor: do-nothing programs on sys_enter/sys_exit, attached by a
+# blackbox-recorder-ctl process (not pinned: they go away with it).
+floor_on() {
+    local i
+    "$ctl" floor --seconds 86400 >"$tmp/floor.out" 2>&1 &
+    floor_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q attached "$tmp/floor.out" 2>/dev/null && return 0
+        kill -0 "$floor_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    die "blackbox-recorder-ctl floor did not attach: $(cat "$tmp/floor.out")"
+}
+
+floor_off() {
+    local i
+    [[ -n $floor_pid ]] || return 0
+    kill "$floor_pid" 2>/dev/null || true
+    wait "$floor_pid" 2>/dev/null || true
+    floor_pid=
+    for ((i = 0; i < 50; i++)); do
+        bpftool prog list 2>/dev/null | grep -q 'name bb_floor_' || return 0
+        sleep 0.1
+    done
+    die "the floor's programs are still loaded after its loader exited"
 }
 
 attached_count() {
@@ -188,7 +237,7 @@ run_in_container() {
     id=$variant-$round
     ids+=("$id")
     case $variant in
-    runc) read -ra flags <<<"$(runtime_flags runc)" ;;
+    runc | floor) read -ra flags <<<"$(runtime_flags runc)" ;;
     blackbox)
         read -ra flags <<<"$(runtime_flags blackbox)"
         [[ -n $ring ]] && flags+=(--annotation "blackbox.io/ring-buffer-bytes=$ring")
@@ -250,25 +299,39 @@ foreign_before=$(attached_count)
 log "part 1: $rounds rounds of runc / blackbox not recording / blackbox recording ($n_openread open/read/close, $n_forkexec fork+exec, $n_tcp TCP round trips each)"
 log "warm-up round (not measured)"
 detach_recorder
-for variant in runc norec blackbox; do run_in_container "$variant" warmup /dev/null; done
+for variant in runc norec floor blackbox; do
+    [[ $variant == floor ]] && floor_on
+    run_in_container "$variant" warmup /dev/null
+    [[ $variant == floor ]] && floor_off
+done
 for ((r = 1; r <= rounds; r++)); do
     detach_recorder
-    # The first two alternate their order; the recorded run attaches the
-    # programs, so it comes last.
-    if ((r % 2)); then order=(runc norec blackbox); else order=(norec runc blackbox); fi
-    for variant in "${order[@]}"; do run_in_container "$variant" "$r" "$samples"; done
+    # The first two alternate their order; then the floor; the recorded run
+    # attaches the programs, so it comes last.
+    if ((r % 2)); then order=(runc norec floor blackbox); else order=(norec runc floor blackbox); fi
+    for variant in "${order[@]}"; do
+        [[ $variant == floor ]] && floor_on
+        run_in_container "$variant" "$r" "$samples"
+        [[ $variant == floor ]] && floor_off
+    done
     log "round $r/$rounds done"
 done
 
 # --- 2. outside any recorded container ---------------------------------------------------
-log "part 2: $rounds rounds on the host, programs detached / attached with a recorded container running"
+log "part 2: $rounds rounds on the host, programs detached / floor / attached with a recorded container running"
 for ((r = 1; r <= rounds; r++)); do
-    if ((r % 2)); then phases=(off on); else phases=(on off); fi
+    if ((r % 2)); then phases=(off floor on); else phases=(on floor off); fi
     for phase in "${phases[@]}"; do
         if [[ $phase == off ]]; then
             detach_recorder
             ((r == 1)) && run_on_host off warmup
             run_on_host off "$r"
+        elif [[ $phase == floor ]]; then
+            detach_recorder
+            floor_on
+            ((r == 1)) && run_on_host floor warmup
+            run_on_host floor "$r"
+            floor_off
         else
             start_sleeper "sleeper-$r"
             ((r == 1)) && run_on_host on warmup
@@ -370,16 +433,17 @@ report() {
     echo
     echo "In a container, $rounds rounds; per round a fresh container per variant runs \`bbload ${workload_args[*]}\`."
     echo "runc shim and blackbox not recording (\`blackbox.io/record=false\`) run with the recorder's programs detached;"
+    echo "floor: under runc's shim, with do-nothing programs on sys_enter/sys_exit instead of the recorder's (what attaching alone costs);"
     echo "recorded (ring buffer ${ring:-of the node config, 8 MiB}): $nrec records written over the $rounds recorded runs, $lost lost."
     echo
-    awk -f "$bench/recorder-ratios.awk" -v budgets=container -v variants="runc blackbox norec" \
-        -v heads="runc shim|blackbox, recorded|blackbox, not recorded" "$samples"
+    awk -f "$bench/recorder-ratios.awk" -v budgets=container -v variants="runc blackbox norec floor" -v over=blackbox:floor \
+        -v heads="runc shim|blackbox, recorded|blackbox, not recorded|floor" "$samples"
     echo
     echo "Outside any recorded container, $rounds rounds: the same \`bbload\` on the host, programs detached (no blackbox on the node)"
-    echo "vs attached while one blackbox container is recorded (its \`sleep\` makes no syscalls)."
+    echo "vs attached while one blackbox container is recorded (its \`sleep\` makes no syscalls), and vs the floor (do-nothing programs on sys_enter/sys_exit)."
     echo
-    awk -f "$bench/recorder-ratios.awk" -v budgets=host -v variants="off on" \
-        -v heads="detached|attached" "$host"
+    awk -f "$bench/recorder-ratios.awk" -v budgets=host -v variants="off on floor" -v over=on:floor \
+        -v heads="detached|attached|floor" "$host"
     echo
     echo "Events per second: one recorded container, \`bbload flood $flood_seconds THREADS RATE\` (getppid), ring buffer ${flood_ring:-of the node config (8 MiB)}."
     echo "Budget: ≥ 1,000,000 events/s per node without loss."

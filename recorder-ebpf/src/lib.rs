@@ -25,6 +25,17 @@ pub mod wire {
 pub static OBJECT: &Aligned<[u8]> =
     &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/recorder.bpf.o")));
 
+/// The benchmark's floor (`bpf/floor.bpf.c`): programs on the same tracepoints as
+/// the recorder's sys_enter/sys_exit that return at once. Never loaded by the shim.
+pub static FLOOR_OBJECT: &Aligned<[u8]> =
+    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/floor.bpf.o")));
+
+/// Names of the programs in [`FLOOR_OBJECT`], with the tracepoint each attaches to.
+pub const FLOOR_PROGRAMS: &[(&str, &str)] = &[
+    ("bb_floor_enter", "sys_enter"),
+    ("bb_floor_exit", "sys_exit"),
+];
+
 /// An 8-byte aligned wrapper for [`OBJECT`].
 #[repr(C, align(8))]
 pub struct Aligned<T: ?Sized>(pub T);

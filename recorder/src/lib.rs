@@ -30,7 +30,7 @@ pub use decode::{
     Blob, BlobKind, Direction, ProcExit, ProcInfo, Record, SockAddr, SockTuple, SyscallRecord,
 };
 pub use error::{RecorderError, Result};
-pub use loader::LoadOutcome;
+pub use loader::{Floor, LoadOutcome};
 pub use losses::LossCounters;
 pub use reader::{ContainerRecorder, DrainStats, DEFAULT_POLL};
 pub use recorder::{Recorder, RecorderOptions, RecordingPolicy};

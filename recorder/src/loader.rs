@@ -7,7 +7,7 @@ use aya::programs::links::FdLink;
 use aya::programs::BtfTracePoint;
 use aya::{Btf, EbpfLoader};
 use blackbox_recorder_ebpf::map_names::{CGROUPS, LOSSES, RINGS, SCRATCH};
-use blackbox_recorder_ebpf::{OBJECT, PROGRAMS};
+use blackbox_recorder_ebpf::{FLOOR_OBJECT, FLOOR_PROGRAMS, OBJECT, PROGRAMS};
 
 use crate::error::{RecorderError, Result};
 use crate::maps::Maps;
@@ -108,6 +108,38 @@ fn load_and_pin(dir: &Path) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// The benchmark's floor ([`FLOOR_OBJECT`]): programs on the recorder's syscall
+/// tracepoints that do nothing, attached (not pinned) for as long as the value lives.
+pub struct Floor {
+    _ebpf: aya::Ebpf,
+}
+
+impl Floor {
+    /// Loads and attaches the floor programs.
+    pub fn attach() -> Result<Self> {
+        let mut ebpf = EbpfLoader::new()
+            .load(&FLOOR_OBJECT.0)
+            .map_err(classify_load_error)?;
+        let btf = Btf::from_sys_fs().map_err(|e| {
+            RecorderError::Missing(format!("kernel BTF (/sys/kernel/btf/vmlinux): {e}"))
+        })?;
+        for (name, tracepoint) in FLOOR_PROGRAMS {
+            let prog_err = |source| RecorderError::Program {
+                name: (*name).to_owned(),
+                source,
+            };
+            let program: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| RecorderError::Missing(format!("program {name}")))?
+                .try_into()
+                .map_err(prog_err)?;
+            program.load(tracepoint, &btf).map_err(prog_err)?;
+            program.attach().map_err(prog_err)?;
+        }
+        Ok(Self { _ebpf: ebpf })
+    }
 }
 
 fn classify_load_error(e: aya::EbpfError) -> RecorderError {

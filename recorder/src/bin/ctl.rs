@@ -5,6 +5,9 @@
 //! blackbox-recorder-ctl record CGROUP [--pin-root DIR] [--seconds N] [--snaplen N] [--quiet]
 //!                                                      register CGROUP and print its records
 //! blackbox-recorder-ctl unpin [--pin-root DIR]         remove every pin (detaches the programs)
+//! blackbox-recorder-ctl floor [--seconds N]            attach do-nothing programs to sys_enter and
+//!                                                      sys_exit for N s (default 3600) or until
+//!                                                      killed: the benchmark's floor
 //! ```
 #![allow(
     clippy::print_stdout,
@@ -16,7 +19,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use blackbox_recorder::{
-    pins, CgroupRef, LoadOutcome, Recorder, RecorderOptions, RecordingPolicy, DEFAULT_POLL,
+    pins, CgroupRef, Floor, LoadOutcome, Recorder, RecorderOptions, RecordingPolicy, DEFAULT_POLL,
 };
 
 fn main() -> ExitCode {
@@ -32,7 +35,7 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<(), String> {
     let mut options = RecorderOptions::default();
     let mut policy = RecordingPolicy::default();
-    let mut seconds = 10u64;
+    let mut seconds = None;
     let mut quiet = false;
     let mut positional = Vec::new();
     let mut it = args.into_iter();
@@ -41,9 +44,11 @@ fn run(args: Vec<String>) -> Result<(), String> {
         match a.as_str() {
             "--pin-root" => options.pin_root = PathBuf::from(value("--pin-root")?),
             "--seconds" => {
-                seconds = value("--seconds")?
-                    .parse()
-                    .map_err(|e| format!("--seconds: {e}"))?
+                seconds = Some(
+                    value("--seconds")?
+                        .parse::<u64>()
+                        .map_err(|e| format!("--seconds: {e}"))?,
+                )
             }
             "--quiet" => quiet = true,
             "--snaplen" => {
@@ -74,7 +79,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             let mut c = rec
                 .register(&CgroupRef::Path(cgroup.into()), policy)
                 .map_err(|e| e.to_string())?;
-            let end = Instant::now() + Duration::from_secs(seconds);
+            let end = Instant::now() + Duration::from_secs(seconds.unwrap_or(10));
             let mut count = 0u64;
             while Instant::now() < end {
                 c.poll_records(DEFAULT_POLL, |r| {
@@ -89,6 +94,16 @@ fn run(args: Vec<String>) -> Result<(), String> {
             println!("{:?}", c.unregister().map_err(|e| e.to_string())?);
             Ok(())
         }
-        _ => Err("usage: blackbox-recorder-ctl open|record CGROUP|unpin [--pin-root DIR]".into()),
+        Some("floor") => {
+            let _floor = Floor::attach().map_err(|e| e.to_string())?;
+            println!("attached");
+            std::io::Write::flush(&mut std::io::stdout()).map_err(|e| e.to_string())?;
+            std::thread::sleep(Duration::from_secs(seconds.unwrap_or(3600)));
+            Ok(())
+        }
+        _ => Err(
+            "usage: blackbox-recorder-ctl open|record CGROUP|unpin|floor [--pin-root DIR] [--seconds N]"
+                .into(),
+        ),
     }
 }
