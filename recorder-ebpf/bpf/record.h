@@ -47,24 +47,32 @@ static __always_inline void bb_fill_hdr(struct bb_hdr *h, __u64 cgid, __u16 kind
 	h->cpu = bpf_get_smp_processor_id();
 }
 
+/* The container's loss counters, looked up only when a record is lost. */
+static __always_inline struct bb_losses *bb_losses_of(const struct bb_container_cfg *cfg)
+{
+	return bpf_map_lookup_elem(&bb_losses, &cfg->key);
+}
+
 /*
  * Send len bytes of data to the container's ring. No wakeup per record (a
  * wakeup costs ~2 us per event here); the reader polls with a timeout, and is
  * woken explicitly when wakeup_bytes become pending so a burst cannot overrun
- * it between polls.
+ * it between polls. A written record touches no counter (the reader counts
+ * what it drains); a lost one is counted in bb_losses.
  */
-static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *data, __u64 len,
-				    __u16 flags)
+static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *data, __u64 len)
 {
-	struct bb_losses *l = bpf_map_lookup_elem(&bb_losses, &cfg->key);
+	struct bb_losses *l;
 	void *ring = bpf_map_lookup_elem(&bb_rings, &cfg->key);
 
 	if (!ring) {
+		l = bb_losses_of(cfg);
 		if (l)
 			l->no_ring++;
 		return;
 	}
 	if (len > BB_SCRATCH_SIZE) {
+		l = bb_losses_of(cfg);
 		if (l)
 			l->scratch_overflow++;
 		return;
@@ -81,21 +89,12 @@ static __always_inline void bb_emit(const struct bb_container_cfg *cfg, void *da
 	    (avail < cfg->wakeup_bytes && avail + len >= cfg->wakeup_bytes))
 		wake = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(ring, data, len, wake) != 0) {
+		l = bb_losses_of(cfg);
 		if (l) {
 			l->ringbuf_full++;
 			l->ringbuf_full_bytes += len;
 		}
-		return;
 	}
-	if (!l)
-		return;
-	l->records++;
-	if (flags & (BB_F_STR_TRUNCATED | BB_F_ARGV_TRUNCATED))
-		l->str_truncated++;
-	if (flags & BB_F_DATA_SNAPPED)
-		l->data_snapped++;
-	if (flags & BB_F_READ_FAILED)
-		l->read_failed++;
 }
 
 static __always_inline void bb_set_blob(struct bb_build *b, int slot, __u64 len, __u8 kind, __u8 arg)

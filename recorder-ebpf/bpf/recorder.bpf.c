@@ -56,7 +56,7 @@ static __always_inline void bb_finish(const struct bb_container_cfg *cfg, struct
 	__u64 len = b->off;
 	b->rec->hdr.len = (__u32)len;
 	b->rec->hdr.flags = b->flags;
-	bb_emit(cfg, b->buf, len, b->flags);
+	bb_emit(cfg, b->buf, len);
 }
 
 SEC("tp_btf/sys_enter")
@@ -291,7 +291,7 @@ int BPF_PROG(bb_sched_process_exit, struct task_struct *task)
 	/* The tracepoint's own group_dead argument only exists on newer kernels. */
 	rec.group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 	rec._pad = 0;
-	bb_emit(cfg, &rec, sizeof(rec), 0);
+	bb_emit(cfg, &rec, sizeof(rec));
 	return 0;
 }
 

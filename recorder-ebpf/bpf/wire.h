@@ -28,7 +28,7 @@ typedef signed long long __s64;
 
 #include "syscalls_x86_64.h"
 
-#define BB_WIRE_VERSION 2
+#define BB_WIRE_VERSION 3
 
 /* Record kinds (bb_hdr.kind). */
 #define BB_KIND_SYS_ENTER 1 /* struct bb_syscall_rec, ret is 0 */
@@ -169,15 +169,16 @@ struct bb_container_cfg {
 	__u64 syscalls[BB_SYSCALL_MASK_BITS / 64];
 };
 
-/* Value of the per-CPU loss map (sum over CPUs in userspace), per container. */
+/*
+ * Value of the per-CPU loss map (sum over CPUs in userspace), per container:
+ * records the programs could not write. Only a failure touches it, so a
+ * written record costs no lookup here; what was written (and its BB_F_*
+ * flags) the reader counts as it drains.
+ */
 struct bb_losses {
-	__u64 records;          /* records written */
 	__u64 ringbuf_full;     /* records dropped: ring buffer full */
 	__u64 ringbuf_full_bytes;
 	__u64 no_ring;          /* records dropped: cgroup registered but no ring (yet) */
-	__u64 str_truncated;    /* records with BB_F_STR_TRUNCATED or BB_F_ARGV_TRUNCATED */
-	__u64 data_snapped;     /* records with BB_F_DATA_SNAPPED (expected: snaplen) */
-	__u64 read_failed;      /* records with BB_F_READ_FAILED */
 	__u64 scratch_overflow; /* records dropped: would not fit the scratch area (bug guard) */
 };
 
@@ -188,7 +189,7 @@ _Static_assert(sizeof(struct bb_proc_info) == 88, "bb_proc_info layout");
 _Static_assert(sizeof(struct bb_sock_tuple) == 40, "bb_sock_tuple layout");
 _Static_assert(sizeof(struct bb_proc_exit_rec) == 56, "bb_proc_exit_rec layout");
 _Static_assert(sizeof(struct bb_container_cfg) == 80, "bb_container_cfg layout");
-_Static_assert(sizeof(struct bb_losses) == 64, "bb_losses layout");
+_Static_assert(sizeof(struct bb_losses) == 32, "bb_losses layout");
 _Static_assert(BB_MAX_BLOBS * BB_PATH_MAX + 1024 <= BB_SMALL_AREA, "small blobs fit");
 _Static_assert(BB_ARGV_MAX + BB_ENV_MAX + 1024 <= BB_SMALL_AREA, "exec blobs fit");
 

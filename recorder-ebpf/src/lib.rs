@@ -72,5 +72,5 @@ const _: () = {
     assert!(size_of::<wire::bb_sock_tuple>() == 40);
     assert!(size_of::<wire::bb_proc_exit_rec>() == 56);
     assert!(size_of::<wire::bb_container_cfg>() == 80);
-    assert!(size_of::<wire::bb_losses>() == 64);
+    assert!(size_of::<wire::bb_losses>() == 32);
 };

@@ -178,13 +178,9 @@ fn wire_types_match_the_object_btf() {
     check_layout!(
         s,
         bb_losses {
-            records,
             ringbuf_full,
             ringbuf_full_bytes,
             no_ring,
-            str_truncated,
-            data_snapped,
-            read_failed,
             scratch_overflow
         }
     );

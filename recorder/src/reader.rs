@@ -36,6 +36,11 @@ pub struct ContainerRecorder {
     clock: BootClock,
     registered: bool,
     last_decode_error: Option<DecodeError>,
+    /// What was drained (records and their flags; the kernel counts only losses).
+    drained: LossCounters,
+    /// The kernel's counters as read when the container was unregistered (the
+    /// map entry is gone after that).
+    final_kernel: Option<LossCounters>,
 }
 
 impl std::fmt::Debug for ContainerRecorder {
@@ -58,6 +63,8 @@ impl ContainerRecorder {
             clock: BootClock::now(),
             registered: true,
             last_decode_error: None,
+            drained: LossCounters::default(),
+            final_kernel: None,
         }
     }
 
@@ -114,10 +121,12 @@ impl ContainerRecorder {
             match decode(&item) {
                 Ok(rec) => {
                     stats.records += 1;
+                    self.drained.count_drained(rec.header().flags);
                     f(rec);
                 }
                 Err(e) => {
                     stats.malformed += 1;
+                    self.drained.records += 1;
                     if self.last_decode_error.as_ref() != Some(&e) {
                         log::warn!("container {}: undecodable record: {e}", self.key);
                         self.last_decode_error = Some(e);
@@ -138,22 +147,30 @@ impl ContainerRecorder {
         Ok(self.drain(f))
     }
 
-    /// The kernel side's counters for this container.
+    /// This container's counters: the kernel side's losses, and the records
+    /// drained so far (with their flags). After [`Self::unregister`], the
+    /// losses are final; drain the ring to the end before reading them for
+    /// the last time.
     pub fn losses(&self) -> Result<LossCounters> {
-        self.maps.losses_of(self.key)
+        let kernel = match self.final_kernel {
+            Some(k) => k,
+            None => self.maps.losses_of(self.key)?,
+        };
+        Ok(kernel.with_drained(&self.drained))
     }
 
     /// Stops recording: removes the container's entries from the maps. The
-    /// ring stays readable, so drain it afterwards for the last records.
-    /// Returns the final counters.
-    pub fn unregister(&mut self) -> Result<LossCounters> {
+    /// ring stays readable, so drain it afterwards for the last records, then
+    /// read the final counters with [`Self::losses`].
+    pub fn unregister(&mut self) -> Result<()> {
         if !self.registered {
-            return Ok(LossCounters::default());
+            return Ok(());
         }
-        let losses = self.maps.losses_of(self.key)?;
+        let kernel = self.maps.losses_of(self.key)?;
         self.maps.remove_container(self.key)?;
+        self.final_kernel = Some(kernel);
         self.registered = false;
-        Ok(losses)
+        Ok(())
     }
 }
 

@@ -751,16 +751,21 @@ fn record_until_stopped(
         }
     }
     // Unregister, then drain what was written before the entry went away.
-    match reader.unregister() {
-        Ok(losses) => {
-            reader.drain(|record| {
-                if writer.push(&record, &clock).is_err() {
-                    push_errors += 1;
-                }
-            });
-            let _ = writer.note_losses(&losses, clock.to_epoch_ns(boot_now_ns()));
+    if let Err(e) = reader.unregister() {
+        warn!(container = id; "unregister from the recorder: {e}");
+    }
+    reader.drain(|record| {
+        if writer.push(&record, &clock).is_err() {
+            push_errors += 1;
         }
-        Err(e) => warn!(container = id; "unregister from the recorder: {e}"),
+    });
+    match reader.losses() {
+        Ok(losses) => {
+            if let Err(e) = writer.note_losses(&losses, clock.to_epoch_ns(boot_now_ns())) {
+                warn!(container = id; "write drop events: {e}");
+            }
+        }
+        Err(e) => warn!(container = id; "read loss counters: {e}"),
     }
     if push_errors > 0 {
         warn!(container = id; "{push_errors} records could not be written to the capture");

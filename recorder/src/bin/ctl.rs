@@ -90,8 +90,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 })
                 .map_err(|e| e.to_string())?;
             }
+            c.unregister().map_err(|e| e.to_string())?;
+            c.drain(|r| {
+                count += 1;
+                if !quiet {
+                    println!("{r:?}");
+                }
+            });
             println!("records read: {count}");
-            println!("{:?}", c.unregister().map_err(|e| e.to_string())?);
+            println!("{:?}", c.losses().map_err(|e| e.to_string())?);
             Ok(())
         }
         Some("floor") => {
