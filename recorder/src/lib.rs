@@ -33,4 +33,4 @@ pub use error::{RecorderError, Result};
 pub use loader::{Floor, LoadOutcome};
 pub use losses::LossCounters;
 pub use reader::{ContainerRecorder, DrainStats, DEFAULT_POLL};
-pub use recorder::{Recorder, RecorderOptions, RecordingPolicy};
+pub use recorder::{PreparedRing, Recorder, RecorderOptions, RecordingPolicy};

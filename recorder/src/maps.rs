@@ -34,6 +34,14 @@ impl Maps {
         self.rings.keys().flatten().collect()
     }
 
+    /// Whether container `key` has its loss counters (it was registered).
+    pub fn has_losses(&self, key: u64) -> bool {
+        !matches!(
+            self.losses.get(&key, 0),
+            Err(aya::maps::MapError::KeyNotFound)
+        )
+    }
+
     /// Every cgroup entry that belongs to container `key`.
     pub fn cgroups_of(&self, key: u64) -> Vec<u64> {
         self.cgroups
@@ -69,9 +77,21 @@ impl Maps {
 
     /// Removes every trace of container `key`; missing entries are fine.
     pub fn remove_container(&mut self, key: u64) -> Result<()> {
+        self.remove_cgroups_of(key)?;
+        self.remove_ring(key)
+    }
+
+    /// Stops the recording of container `key`: removes its cgroup entries (fast).
+    pub fn remove_cgroups_of(&mut self, key: u64) -> Result<()> {
         for id in self.cgroups_of(key) {
             ignore_missing(self.cgroups.remove(&id)).map_err(|e| RecorderError::map(CGROUPS, e))?;
         }
+        Ok(())
+    }
+
+    /// Removes container `key`'s ring and loss counters. The ring's removal
+    /// from the map-of-maps waits for an RCU grace period (~8 ms here).
+    pub fn remove_ring(&mut self, key: u64) -> Result<()> {
         ignore_missing(self.rings.remove(&key)).map_err(|e| RecorderError::map(RINGS, e))?;
         ignore_missing(self.losses.remove(&key)).map_err(|e| RecorderError::map(LOSSES, e))?;
         Ok(())

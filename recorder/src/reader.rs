@@ -30,11 +30,14 @@ pub struct DrainStats {
 /// A registered container: its ring buffer and counters.
 pub struct ContainerRecorder {
     key: u64,
+    cgroup_id: u64,
     cgroup_path: PathBuf,
     ring: RingBuf<MapData>,
     maps: Maps,
     clock: BootClock,
     registered: bool,
+    /// Whether the ring and loss counters are still in the maps (see [`Self::release`]).
+    in_maps: bool,
     last_decode_error: Option<DecodeError>,
     /// What was drained (records and their flags; the kernel counts only losses).
     drained: LossCounters,
@@ -54,23 +57,36 @@ impl std::fmt::Debug for ContainerRecorder {
 }
 
 impl ContainerRecorder {
-    pub(crate) fn new(key: u64, cgroup_path: PathBuf, ring: RingBuf<MapData>, maps: Maps) -> Self {
+    pub(crate) fn new(
+        key: u64,
+        cgroup_id: u64,
+        cgroup_path: PathBuf,
+        ring: RingBuf<MapData>,
+        maps: Maps,
+    ) -> Self {
         Self {
             key,
+            cgroup_id,
             cgroup_path,
             ring,
             maps,
             clock: BootClock::now(),
             registered: true,
+            in_maps: true,
             last_decode_error: None,
             drained: LossCounters::default(),
             final_kernel: None,
         }
     }
 
-    /// The container's key: the cgroup-v2 id of its root cgroup.
+    /// The container's key in the maps (its ring and loss counters).
     pub fn key(&self) -> u64 {
         self.key
+    }
+
+    /// The cgroup-v2 id of the container's root cgroup.
+    pub fn cgroup_id(&self) -> u64 {
+        self.cgroup_id
     }
 
     /// The container's root cgroup directory.
@@ -159,27 +175,41 @@ impl ContainerRecorder {
         Ok(kernel.with_drained(&self.drained))
     }
 
-    /// Stops recording: removes the container's entries from the maps. The
-    /// ring stays readable, so drain it afterwards for the last records, then
-    /// read the final counters with [`Self::losses`].
+    /// Stops recording: removes the container's cgroup entries, so nothing
+    /// more is written, and keeps the kernel's final loss counters. The ring
+    /// stays readable: drain it afterwards for the last records, then read the
+    /// final counters with [`Self::losses`]. The ring leaves the maps with
+    /// [`Self::release`] (or when this is dropped).
     pub fn unregister(&mut self) -> Result<()> {
         if !self.registered {
             return Ok(());
         }
+        self.maps.remove_cgroups_of(self.key)?;
+        // No program writes for this key any more: the counters are final.
         let kernel = self.maps.losses_of(self.key)?;
-        self.maps.remove_container(self.key)?;
         self.final_kernel = Some(kernel);
         self.registered = false;
+        Ok(())
+    }
+
+    /// Unregisters if needed and removes the ring and loss counters from the
+    /// maps. This waits for an RCU grace period (~8 ms): call it, or drop the
+    /// reader, off any latency-critical path. A process that dies before
+    /// leaves the entries to the next registration's cleanup.
+    pub fn release(&mut self) -> Result<()> {
+        self.unregister()?;
+        if self.in_maps {
+            self.maps.remove_ring(self.key)?;
+            self.in_maps = false;
+        }
         Ok(())
     }
 }
 
 impl Drop for ContainerRecorder {
     fn drop(&mut self) {
-        if self.registered {
-            if let Err(e) = self.unregister() {
-                log::warn!("unregistering container {}: {e}", self.key);
-            }
+        if let Err(e) = self.release() {
+            log::warn!("unregistering container {}: {e}", self.key);
         }
     }
 }

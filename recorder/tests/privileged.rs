@@ -32,10 +32,11 @@ fn records_a_container_process_and_nothing_else() {
         )
         .expect("register");
     assert_eq!(
-        c.key(),
+        c.cgroup_id(),
         key_expected,
-        "the container key is the cgroup dir's inode number"
+        "the cgroup id is the cgroup dir's inode number"
     );
+    assert!(recorder.registered().contains(&c.key()));
 
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("listen");
     let port = listener.local_addr().expect("addr").port();
@@ -368,12 +369,22 @@ fn unregister_removes_the_entry_and_stale_entries_are_cleaned() {
         )
         .expect("register");
     let key = c.key();
+    let cgroup_id = c.cgroup_id();
     assert!(recorder.registered().contains(&key));
+    let keys_before = recorder.registered();
     assert!(matches!(
-        recorder.register(&CgroupRef::Id(key), RecordingPolicy::default()),
-        Err(blackbox_recorder::RecorderError::AlreadyRegistered(k)) if k == key
+        recorder.register(&CgroupRef::Id(cgroup_id), RecordingPolicy::default()),
+        Err(blackbox_recorder::RecorderError::AlreadyRegistered(k)) if k == cgroup_id
     ));
+    assert_eq!(
+        recorder.registered(),
+        keys_before,
+        "the refused registration's prepared ring is gone"
+    );
     c.unregister().expect("unregister");
+    // Unregistered, the ring stays in the map until released (off the hot path).
+    assert!(recorder.registered().contains(&key));
+    c.release().expect("release");
     assert!(!recorder.registered().contains(&key));
     let status = command_in_cgroup("/usr/bin/true", &env.cgroup)
         .status()
@@ -403,6 +414,47 @@ fn unregister_removes_the_entry_and_stale_entries_are_cleaned() {
     let keys = recorder.registered();
     assert!(!keys.contains(&leaked_key), "stale entry removed");
     assert!(keys.contains(&next.key()));
+}
+
+#[test]
+fn a_ring_prepared_before_the_cgroup_exists_records_it() {
+    let mut env = TestEnv::new("prep");
+    let mut recorder = Recorder::open(&env.options).expect("open");
+    // Prepared and dropped unused: it leaves the map.
+    let unused = recorder
+        .prepare(RecordingPolicy::default())
+        .expect("prepare");
+    let before = recorder.registered();
+    drop(unused);
+    assert_eq!(recorder.registered().len() + 1, before.len());
+
+    // Prepared, then abandoned (its process "died" before registering): within
+    // the grace period the next cleanup keeps it, for its owner may be in the
+    // middle of `runc create`.
+    let abandoned = recorder
+        .prepare(RecordingPolicy::default())
+        .expect("prepare");
+    std::mem::forget(abandoned);
+    let prepared = recorder
+        .prepare(RecordingPolicy::default())
+        .expect("prepare");
+    assert_eq!(recorder.registered().len(), before.len() + 1);
+
+    // Prepared first, the cgroup made after: the registration records it.
+    let late = env.sibling_cgroup("late");
+    let mut c = recorder
+        .register_prepared(prepared, &CgroupRef::Path(late.clone()))
+        .expect("register prepared");
+    let status = command_in_cgroup("/usr/bin/true", &late)
+        .status()
+        .expect("true");
+    assert!(status.success());
+    let recs = collect_until(&mut c, WAIT, |r| r.iter().any(|x| x.kind == "procexit"));
+    assert!(
+        recs.iter().any(|r| r.is_exit(nr::EXECVE)),
+        "the execve of true in the late cgroup"
+    );
+    c.release().expect("release");
 }
 
 /// Env var that turns [`child_vectored_io`] into the workload of

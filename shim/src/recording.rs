@@ -30,7 +30,8 @@ use blackbox_config::{
     ArchiveCompressionName, ArchiveConfig, ContainerPolicy, NodeConfig, DEFAULT_NODE_CONFIG_PATH,
 };
 use blackbox_recorder::{
-    BootClock, CgroupRef, ContainerRecorder, Recorder, RecorderOptions, RecordingPolicy,
+    BootClock, CgroupRef, ContainerRecorder, PreparedRing, Recorder, RecorderOptions,
+    RecordingPolicy,
 };
 use log::{error, info, warn};
 
@@ -112,6 +113,15 @@ pub struct NotRecording {
     pub fail_closed: bool,
 }
 
+/// A container's recording, half armed: its policy decided and its ring buffer in the
+/// recorder's maps (see [`RecordingService::prepare`]). Dropped, the ring goes.
+pub struct PreparedRecording {
+    policy: ContainerPolicy,
+    policy_note: Option<String>,
+    ring: PreparedRing,
+    took: Duration,
+}
+
 impl RecordingService {
     /// Reads the node configuration (`BLACKBOX_CONFIG` overrides the path,
     /// for tests). A bad file does not stop the shim: recording is then off
@@ -174,15 +184,22 @@ impl RecordingService {
         }
     }
 
-    /// Starts recording a created (not yet started) container. `Ok(None)`:
-    /// the policy says not to record.
-    pub fn start(&self, info: &ContainerInfo) -> Result<Option<ContainerRecording>, NotRecording> {
+    /// The first half of arming a container's recording, run while `runc create` runs (it
+    /// needs only the bundle's annotations): decides the policy and puts the container's
+    /// ring buffer into the recorder's maps, which waits for an RCU grace period in the
+    /// kernel. `Ok(None)`: the policy says not to record.
+    pub fn prepare(
+        &self,
+        id: &str,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Option<PreparedRecording>, NotRecording> {
+        let started = Instant::now();
         let config = self.config.as_ref().map_err(|e| NotRecording {
             reason: format!("node config: {e}"),
             fail_closed: false,
         })?;
         let (policy, policy_note) =
-            match ContainerPolicy::from_annotations(&config.recording, &info.annotations) {
+            match ContainerPolicy::from_annotations(&config.recording, annotations) {
                 Ok(p) => (p, None),
                 Err(e) => {
                     // A bad annotation never turns recording off: whoever may create a pod
@@ -192,24 +209,57 @@ impl RecordingService {
                         "the blackbox.io annotations were ignored, the node's recording policy \
                          applied: {e}"
                     );
-                    warn!(container = info.id.as_str(); "{note}");
+                    warn!(container = id; "{note}");
                     (ContainerPolicy::node_default(&config.recording), Some(note))
                 }
             };
         if !policy.enabled {
-            info!(container = info.id.as_str(); "recording is off for this container");
+            info!(container = id; "recording is off for this container");
             return Ok(None);
         }
         // A pod's sandbox (pause) container runs no workload: its ring
         // buffer would only cost memory.
-        if info
-            .annotations
+        if annotations
             .get("io.kubernetes.cri.container-type")
             .map(String::as_str)
             == Some("sandbox")
         {
             return Ok(None);
         }
+        let ring = self
+            .prepare_ring(config, &policy)
+            .map_err(|e| NotRecording {
+                reason: format!("recorder: {e}"),
+                fail_closed: policy.fail_closed,
+            })?;
+        Ok(Some(PreparedRecording {
+            policy,
+            policy_note,
+            ring,
+            took: started.elapsed(),
+        }))
+    }
+
+    /// The second half: ties the prepared ring to the created container's cgroup and starts
+    /// its capture and reader thread. `Ok(None)`: the policy said not to record.
+    pub fn start(
+        &self,
+        info: &ContainerInfo,
+        prepared: Result<Option<PreparedRecording>, NotRecording>,
+    ) -> Result<Option<ContainerRecording>, NotRecording> {
+        let Some(PreparedRecording {
+            policy,
+            policy_note,
+            ring,
+            took: t_prepared,
+        }) = prepared?
+        else {
+            return Ok(None);
+        };
+        let config = self.config.as_ref().map_err(|e| NotRecording {
+            reason: format!("node config: {e}"),
+            fail_closed: false,
+        })?;
         let fail = |reason: String| NotRecording {
             reason,
             fail_closed: policy.fail_closed,
@@ -218,7 +268,7 @@ impl RecordingService {
         let cgroup = unified_cgroup_of(info.init_pid)
             .ok_or_else(|| fail(format!("pid {} has no cgroup-v2 path", info.init_pid)))?;
         let reader = self
-            .register(config, &cgroup, &policy)
+            .register(ring, &cgroup)
             .map_err(|e| fail(format!("recorder: {e}")))?;
         let t_registered = armed.elapsed();
         // Captures hold what containers read and wrote: root only (0700 / 0600).
@@ -287,10 +337,11 @@ impl RecordingService {
             .map_err(|e| fail(format!("start the reader thread: {e}")))?;
         info!(
             container = info.id.as_str();
-            "recording to {} (snaplen {}, armed in {:?}: registered {:?}, working dir {:?}, capture {:?}, rules {:?})",
+            "recording to {} (snaplen {}, armed in {:?} after the ring was prepared in {:?} during runc create: registered {:?}, working dir {:?}, capture {:?}, rules {:?})",
             capture.display(),
             policy.snaplen,
             armed.elapsed(),
+            t_prepared,
             t_registered,
             t_workdir - t_registered,
             t_capture - t_workdir,
@@ -340,12 +391,12 @@ impl RecordingService {
         }))
     }
 
-    fn register(
+    /// Opens the node's recorder (loading the programs if no shim has) and prepares a ring.
+    fn prepare_ring(
         &self,
         config: &NodeConfig,
-        cgroup: &str,
         policy: &ContainerPolicy,
-    ) -> Result<ContainerRecorder, String> {
+    ) -> Result<PreparedRing, String> {
         let mut guard = self
             .recorder
             .lock()
@@ -358,20 +409,29 @@ impl RecordingService {
             *guard = Some(Recorder::open(&options).map_err(|e| e.to_string())?);
         }
         let recorder = guard.as_mut().ok_or("recorder not open")?;
+        recorder
+            .prepare(RecordingPolicy {
+                snaplen: policy.snaplen,
+                ring_bytes: policy.ring_buffer_bytes,
+                wakeup_bytes: None,
+                classes: policy.syscall_classes.clone(),
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Ties a prepared ring to the container's cgroup (v2 path, as in /proc/PID/cgroup).
+    fn register(&self, ring: PreparedRing, cgroup: &str) -> Result<ContainerRecorder, String> {
+        let mut guard = self
+            .recorder
+            .lock()
+            .map_err(|_| "recorder lock poisoned".to_string())?;
+        let recorder = guard.as_mut().ok_or("recorder not open")?;
         let path = recorder
             .cgroup2()
             .root()
             .join(cgroup.trim_start_matches('/'));
         recorder
-            .register(
-                &CgroupRef::Path(path),
-                RecordingPolicy {
-                    snaplen: policy.snaplen,
-                    ring_bytes: policy.ring_buffer_bytes,
-                    wakeup_bytes: None,
-                    classes: policy.syscall_classes.clone(),
-                },
-            )
+            .register_prepared(ring, &CgroupRef::Path(path))
             .map_err(|e| e.to_string())
     }
 }
@@ -766,6 +826,15 @@ fn record_until_stopped(
             }
         }
         Err(e) => warn!(container = id; "read loss counters: {e}"),
+    }
+    // The ring leaves the recorder's maps after an RCU grace period (~8 ms): not on the
+    // way to the seal and Delete's answer. A shim that exits first leaves it to the next
+    // registration's cleanup.
+    let release = std::thread::Builder::new()
+        .name("rec-release".into())
+        .spawn(move || drop(reader));
+    if let Err(e) = release {
+        warn!(container = id; "cannot start the ring release thread: {e}");
     }
     if push_errors > 0 {
         warn!(container = id; "{push_errors} records could not be written to the capture");

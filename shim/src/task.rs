@@ -1,5 +1,6 @@
 //! The task API containerd drives: one service for every container of the shim.
 
+use std::path::Path;
 use std::time::Duration;
 use std::{collections::HashMap, sync::Arc};
 
@@ -38,7 +39,7 @@ use crate::{
     io::Stdio,
     oom, options,
     process::wait_exit,
-    recording::{ContainerInfo, RecordingService},
+    recording::{ContainerInfo, NotRecording, PreparedRecording, RecordingService},
 };
 
 pub type Containers = Arc<Mutex<HashMap<String, Container>>>;
@@ -126,9 +127,33 @@ impl TaskService {
                 req.id
             )));
         }
-        let mut container = Container::create(&self.namespace, &req, options).await?;
+        // The recording's ring is prepared while runc creates the container: putting it
+        // into the recorder's maps waits for an RCU grace period, which this hides.
+        let prepare = {
+            let recording = Arc::clone(&self.recording);
+            let id = req.id.clone();
+            let annotations = crate::container::load_spec(Path::new(&req.bundle))
+                .ok()
+                .and_then(|spec| spec.annotations().clone())
+                .unwrap_or_default();
+            tokio::task::spawn_blocking(move || recording.prepare(&id, &annotations))
+        };
+        let created = Container::create(&self.namespace, &req, options).await;
+        let prepared = prepare.await.map_err(|e| NotRecording {
+            reason: format!("prepare the recording: {e}"),
+            fail_closed: false,
+        });
+        let mut container = match created {
+            Ok(c) => c,
+            Err(e) => {
+                // The prepared ring leaves the maps off this path.
+                tokio::task::spawn_blocking(move || drop(prepared));
+                return Err(e);
+            }
+        };
+        let prepared = prepared.and_then(|p| p);
         let pid = container.init.pid;
-        self.start_recording(&mut container, overlay_of(&req.rootfs))
+        self.start_recording(&mut container, overlay_of(&req.rootfs), prepared)
             .await?;
         if let Some(cgroup) = oom::memory_cgroup(pid) {
             match oom::OomWatch::start(cgroup.clone(), req.id.clone(), self.oom_tx.clone()) {
@@ -169,6 +194,7 @@ impl TaskService {
         &self,
         container: &mut Container,
         overlay: Option<blackbox_archive::OverlayDirs>,
+        prepared: std::result::Result<Option<PreparedRecording>, NotRecording>,
     ) -> Result<()> {
         let info = ContainerInfo {
             namespace: self.namespace.clone(),
@@ -180,7 +206,7 @@ impl TaskService {
         };
         let recording = Arc::clone(&self.recording);
         // Opening the recorder may load and pin the eBPF programs: blocking work.
-        let started = tokio::task::spawn_blocking(move || recording.start(&info))
+        let started = tokio::task::spawn_blocking(move || recording.start(&info, prepared))
             .await
             .map_err(|e| other(format!("start recording: {e}")))?;
         match started {
