@@ -73,6 +73,8 @@ pub struct ContainerRecording {
     /// The reader thread; it seals at the end. Moved to the service when Delete stops
     /// waiting for it.
     thread: Option<JoinHandle<()>>,
+    /// Closed when the reader thread ends (sealed, or unwinding): what `stop` awaits.
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
     sealing: Arc<Mutex<Vec<JoinHandle<()>>>>,
     /// Start times of the exec sessions still running.
     exec_started: Mutex<HashMap<String, String>>,
@@ -310,6 +312,8 @@ impl RecordingService {
             key: self.key.clone(),
         };
         let id = info.id.to_string();
+        // The sender is dropped when the thread ends, sealed or unwinding.
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("rec-{}", id.chars().take(11).collect::<String>()))
             .spawn({
@@ -318,6 +322,7 @@ impl RecordingService {
                 let facts = facts.clone();
                 let work = work.clone();
                 move || {
+                    let _done = done_tx;
                     if let Some(Err(e)) = work
                         .lock()
                         .ok()
@@ -353,6 +358,7 @@ impl RecordingService {
             facts,
             work,
             thread: Some(thread),
+            done: Some(done_rx),
             sealing: self.sealing.clone(),
             exec_started: Mutex::new(HashMap::new()),
         }))
@@ -477,9 +483,14 @@ impl ContainerRecording {
         let Some(thread) = self.thread.take() else {
             return true;
         };
-        let deadline = Instant::now() + SEAL_WAIT;
+        if let Some(done) = self.done.take() {
+            // Ok or Err(closed): the thread has ended either way; Elapsed: it has not.
+            let _ = tokio::time::timeout(SEAL_WAIT, done).await;
+        }
+        // Its last instructions after dropping the sender; a panic counts as ended too.
+        let deadline = Instant::now() + Duration::from_millis(100);
         while !thread.is_finished() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         if !thread.is_finished() {
             warn!(container = container_id; "still sealing after {SEAL_WAIT:?}: going on, the shim waits for it before exiting");

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
+use blackbox_integration::ctr::Ctr;
 use blackbox_integration::grpc::close_stdin;
 use blackbox_integration::pty::run_on_pty;
 use blackbox_integration::{Env, Runtime};
@@ -130,13 +131,29 @@ fn tty(env: &Env, rt: Runtime) -> Result<()> {
 fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
     let ns = env.namespace("loguri", rt)?;
     let ctr = ns.ctr();
+    // containerd's runc shim, the reference, now and then leaves the file without the last
+    // lines (seen once in CI under load, not reproducible on demand): its run is tried up
+    // to three times. Ours must get it right the first time.
+    let attempts = if rt == Runtime::Runc { 3 } else { 1 };
+    let mut failure = None;
+    for attempt in 1..=attempts {
+        let id = format!("logged-{attempt}");
+        match logged_run(&ctr, rt, &id) {
+            Ok(()) => return Ok(()),
+            Err(e) => failure = Some(e),
+        }
+    }
+    Err(failure.unwrap_or_else(|| anyhow::anyhow!("no attempt ran")))
+}
+
+fn logged_run(ctr: &Ctr<'_>, rt: Runtime, id: &str) -> Result<()> {
     let log = ctr.run_detached_logged(
         rt,
-        "logged",
+        id,
         &[],
         &["sh", "-c", "echo out-line; echo err-line >&2"],
     )?;
-    ctr.wait_status("logged", "STOPPED", Duration::from_secs(20))?;
+    ctr.wait_status(id, "STOPPED", Duration::from_secs(20))?;
     // containerd's runc shim may still be copying the last bytes into the file when the
     // task is reported stopped, and drops what is left when the task is deleted (seen under
     // load): the file is read, with time for the copy to land, before the delete.
@@ -149,12 +166,13 @@ fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let status = ctr.delete_task(id)?;
     ensure!(
         complete(&content),
         "log file {} holds {:?}",
         log.display(),
         content
     );
-    ensure!(ctr.delete_task("logged")? == 0, "task did not exit 0");
+    ensure!(status == 0, "task did not exit 0");
     Ok(())
 }
