@@ -15,6 +15,21 @@ struct {
 	__type(value, struct bb_container_cfg);
 } bb_cgroups SEC(".maps");
 
+/*
+ * The cheap test in front of bb_cgroups: an array lookup the verifier inlines
+ * and one bit, instead of hashing the cgroup id, for the processes of every
+ * cgroup that is not recorded (all of the node's other processes). Set
+ * atomically, before the cgroup's entry is inserted, by userspace (through a
+ * shared mapping: BPF_F_MMAPABLE) and by the cgroup_mkdir program.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BB_CGROUP_BITS_WORDS);
+	__uint(map_flags, 1U << 10); /* BPF_F_MMAPABLE */
+	__type(key, __u32);
+	__type(value, __u64);
+} bb_cgroup_bits SEC(".maps");
+
 /* Template for the inner maps; each container's ring is created by userspace. */
 struct bb_ring_template {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

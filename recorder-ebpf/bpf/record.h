@@ -11,10 +11,21 @@ struct bb_build {
 	__u16 flags;
 };
 
+/* The pre-filter word of cgroup id (see bb_cgroup_bits). */
+static __always_inline __u64 *bb_cgroup_word(__u64 id)
+{
+	__u32 w = (__u32)((id >> 6) & (BB_CGROUP_BITS_WORDS - 1));
+	return bpf_map_lookup_elem(&bb_cgroup_bits, &w);
+}
+
 /* The container of the current task, or NULL: the hot path for every process. */
 static __always_inline struct bb_container_cfg *bb_current_container(__u64 *cgid)
 {
-	*cgid = bpf_get_current_cgroup_id();
+	__u64 id = bpf_get_current_cgroup_id();
+	__u64 *word = bb_cgroup_word(id);
+	*cgid = id;
+	if (!word || !((*word >> (id & 63)) & 1))
+		return NULL;
 	return bpf_map_lookup_elem(&bb_cgroups, cgid);
 }
 

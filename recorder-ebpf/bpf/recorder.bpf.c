@@ -316,6 +316,10 @@ int BPF_PROG(bb_cgroup_mkdir, struct cgroup *cgrp)
 		return 0;
 	struct bb_container_cfg copy = *cfg;
 	__u64 id = BPF_CORE_READ(cgrp, kn, id);
+	/* The pre-filter bit first: once the entry exists, its tasks must pass the filter. */
+	__u64 *word = bb_cgroup_word(id);
+	if (word)
+		__sync_fetch_and_or(word, 1ULL << (id & 63));
 	bpf_map_update_elem(&bb_cgroups, &id, &copy, BPF_NOEXIST);
 	return 0;
 }

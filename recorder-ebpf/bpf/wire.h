@@ -28,7 +28,7 @@ typedef signed long long __s64;
 
 #include "syscalls_x86_64.h"
 
-#define BB_WIRE_VERSION 3
+#define BB_WIRE_VERSION 4
 
 /* Record kinds (bb_hdr.kind). */
 #define BB_KIND_SYS_ENTER 1 /* struct bb_syscall_rec, ret is 0 */
@@ -77,6 +77,12 @@ typedef signed long long __s64;
 
 /* Map sizes. */
 #define BB_MAX_CGROUPS 16384   /* cgroups (containers and their sub-cgroups) */
+/*
+ * bb_cgroup_bits: words of the cgroup pre-filter; bit (id & 63) of word
+ * ((id >> 6) & (BB_CGROUP_BITS_WORDS - 1)) is set for every cgroup id ever
+ * put into bb_cgroups (never cleared: a stale bit only costs the exact lookup).
+ */
+#define BB_CGROUP_BITS_WORDS 16384
 #define BB_MAX_CONTAINERS 4096 /* registered containers (ring buffers) */
 #define BB_RING_TEMPLATE_SIZE 65536 /* inner-map template only; real rings are sized per container */
 

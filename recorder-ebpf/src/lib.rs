@@ -59,6 +59,8 @@ pub mod map_names {
     pub const LOSSES: &str = "bb_losses";
     /// per-CPU scratch area (max_entries must be set to the number of possible CPUs).
     pub const SCRATCH: &str = "bb_scratch";
+    /// The cgroup pre-filter bitmap (array of u64 words, mmapable).
+    pub const CGROUP_BITS: &str = "bb_cgroup_bits";
 }
 
 // Compile-time guards in addition to bindgen's layout tests: the sizes userspace

@@ -202,7 +202,7 @@ fn object_has_every_program_and_map() {
         );
     }
     use blackbox_recorder_ebpf::map_names::*;
-    for map in [CGROUPS, RINGS, LOSSES, SCRATCH] {
+    for map in [CGROUPS, RINGS, LOSSES, SCRATCH, CGROUP_BITS] {
         assert!(
             file.symbols()
                 .any(|s| object::ObjectSymbol::name(&s) == Ok(map)),

@@ -9,6 +9,7 @@
 //!
 //! See docs/recorder.md for the data flow, the wire format and what is recorded.
 
+mod bits;
 mod cgroup;
 pub mod classes;
 mod clock;

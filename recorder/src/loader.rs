@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use aya::programs::links::FdLink;
 use aya::programs::BtfTracePoint;
 use aya::{Btf, EbpfLoader};
-use blackbox_recorder_ebpf::map_names::{CGROUPS, LOSSES, RINGS, SCRATCH};
+use blackbox_recorder_ebpf::map_names::{CGROUPS, CGROUP_BITS, LOSSES, RINGS, SCRATCH};
 use blackbox_recorder_ebpf::{FLOOR_OBJECT, FLOOR_PROGRAMS, OBJECT, PROGRAMS};
 
 use crate::error::{RecorderError, Result};
@@ -68,7 +68,7 @@ fn load_and_pin(dir: &Path) -> Result<()> {
         .load(&OBJECT.0)
         .map_err(classify_load_error)?;
 
-    for name in [CGROUPS, RINGS, LOSSES, SCRATCH] {
+    for name in [CGROUPS, RINGS, LOSSES, SCRATCH, CGROUP_BITS] {
         let path = dir.join(name);
         let map = ebpf
             .map(name)

@@ -3,16 +3,18 @@
 use std::path::Path;
 
 use aya::maps::{HashMap, HashOfMaps, Map, MapData, PerCpuHashMap, PerCpuValues};
-use blackbox_recorder_ebpf::map_names::{CGROUPS, LOSSES, RINGS};
+use blackbox_recorder_ebpf::map_names::{CGROUPS, CGROUP_BITS, LOSSES, RINGS};
 use blackbox_recorder_ebpf::wire::bb_container_cfg;
 
+use crate::bits::CgroupBits;
 use crate::error::{RecorderError, Result};
 use crate::losses::LossCounters;
 use crate::wire_pod::{CfgValue, LossesValue};
 
-/// The three maps userspace writes: each process opens its own fds from the pins.
+/// The maps userspace writes: each process opens its own fds from the pins.
 pub(crate) struct Maps {
     pub cgroups: HashMap<MapData, u64, CfgValue>,
+    pub cgroup_bits: CgroupBits,
     pub rings: HashOfMaps<MapData, u64>,
     pub losses: PerCpuHashMap<MapData, u64, LossesValue>,
 }
@@ -22,6 +24,10 @@ impl Maps {
         Ok(Self {
             cgroups: HashMap::try_from(open_pinned(dir, CGROUPS)?)
                 .map_err(|e| RecorderError::map(CGROUPS, e))?,
+            cgroup_bits: CgroupBits::map(
+                MapData::from_pin(dir.join(CGROUP_BITS))
+                    .map_err(|e| RecorderError::map(CGROUP_BITS, e))?,
+            )?,
             rings: HashOfMaps::try_from(open_pinned(dir, RINGS)?)
                 .map_err(|e| RecorderError::map(RINGS, e))?,
             losses: PerCpuHashMap::try_from(open_pinned(dir, LOSSES)?)
@@ -52,7 +58,10 @@ impl Maps {
             .collect()
     }
 
+    /// Inserts cgroup `id`'s entry, its pre-filter bit first (the programs
+    /// look the entry up only for ids whose bit is set).
     pub fn insert_cgroup(&mut self, id: u64, cfg: bb_container_cfg) -> Result<()> {
+        self.cgroup_bits.set(id);
         self.cgroups
             .insert(id, CfgValue(cfg), 0)
             .map_err(|e| RecorderError::map(CGROUPS, e))

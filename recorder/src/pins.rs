@@ -4,7 +4,7 @@
 //! ```text
 //! <pin_root>/                       flock()ed while loading / pruning
 //!   v1-<fnv64 of the object>/       complete version (renamed into place)
-//!     bb_cgroups bb_rings bb_losses bb_scratch
+//!     bb_cgroups bb_rings bb_losses bb_scratch bb_cgroup_bits
 //!     prog_<name> link_<name>       for each program in PROGRAMS
 //!   v1-<...>-tmp-<pid>/             being built (left over only by a crash)
 //! ```

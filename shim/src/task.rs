@@ -146,8 +146,8 @@ impl TaskService {
         let mut container = match created {
             Ok(c) => c,
             Err(e) => {
-                // The prepared ring leaves the maps off this path.
-                tokio::task::spawn_blocking(move || drop(prepared));
+                // The prepared ring leaves the maps before Create fails: nothing is left.
+                let _ = tokio::task::spawn_blocking(move || drop(prepared)).await;
                 return Err(e);
             }
         };
