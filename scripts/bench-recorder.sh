@@ -377,16 +377,19 @@ run_flood() {
     done
     wait "$ctr_pid" || die "flood container $id failed"
     read -r _ _ secs calls done_rate cpu <"$rootfs/tmp/result" || die "no result from $id"
-    written=- lost=- seen=-
+    written=- lost=- seen=- events=-
     if [[ $variant == blackbox ]]; then
         summary=$(capture_summary "$id")
         written=$(counter records "$summary")
+        # A record is one event or two (an exit carries its syscall's enter): the events
+        # are what the capture got.
+        events=$(counter events_written "$summary")
         lost=$(($(counter ringbuf_full "$summary") + $(counter no_ring "$summary") + $(counter scratch_overflow "$summary")))
         seen=$(counter records_seen "$summary")
         rm -rf "${tmp:?}/work/$ns/$id"
     fi
     awk -v v="$variant" -v th="$threads" -v rate="$rate" -v secs="$secs" -v calls="$calls" \
-        -v done_rate="$done_rate" -v cpu="$cpu" -v written="$written" -v lost="$lost" -v seen="$seen" \
+        -v done_rate="$done_rate" -v cpu="$cpu" -v written="$written" -v lost="$lost" -v seen="$seen" -v events="$events" \
         -v ticks="$shim_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {
             rec = (v == "blackbox")
             shim_cpu = ticks / hz
@@ -395,10 +398,10 @@ run_flood() {
                 done_rate, cpu / secs, 1e9 * cpu / calls, 2 * calls / secs,
                 rec ? written : "–",
                 rec ? sprintf("%d (%.2f %%)", lost, 100 * lost / (written + lost)) : "–",
-                rec ? sprintf("**%.0f**", written / secs) : "–",
+                rec ? sprintf("**%.0f**", events / secs) : "–",
                 rec ? seen : "–",
                 rec ? sprintf("%.2f", shim_cpu / secs) : "–",
-                (rec && shim_cpu > 0) ? sprintf("%.0f", written / shim_cpu) : "–"
+                (rec && shim_cpu > 0) ? sprintf("%.0f", events / shim_cpu) : "–"
         }' >>"$floodtab"
     log "flood $variant $threads:$rate: $(tail -n 1 "$floodtab")"
 }
@@ -406,7 +409,7 @@ run_flood() {
 log "part 3: flood runs of $flood_seconds s: $floods (threads:syscalls/s)"
 detach_recorder
 {
-    echo "| shim | flood threads | paced at (syscalls/s) | syscalls/s done | flooder CPU (cores) | flooder CPU ns per syscall | events/s offered (2 per syscall) | records written | records lost | events/s recorded | records the capture received | shim CPU (cores) | records per shim CPU-second |"
+    echo "| shim | flood threads | paced at (syscalls/s) | syscalls/s done | flooder CPU (cores) | flooder CPU ns per syscall | events/s offered (2 per syscall) | records written | records lost | events/s recorded (capture's events) | records the capture received | shim CPU (cores) | events per shim CPU-second |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$floodtab"
 flood_no=0

@@ -298,6 +298,19 @@ impl CaptureWriter {
                 if let Some(e) = self.pending.take(tid) {
                     self.write_unfinished(tid, e)?;
                 }
+                // The syscall the thread was in when it ended: its enter, never returned.
+                if let Some(ps) = p.pending {
+                    let ets = clock.to_epoch_ns(ps.enter.ts_boot_ns);
+                    let e = PendingEnter::new(
+                        ets,
+                        ps.enter.cpu as u16,
+                        p.header.pid,
+                        ps.nr,
+                        ps.args,
+                        None,
+                    );
+                    self.write_unfinished(tid, e)?;
+                }
                 let ev = procexit(ts, p)?;
                 self.write_event(&ev)?;
                 if p.group_dead {
@@ -315,7 +328,12 @@ impl CaptureWriter {
             }
             Record::Syscall(s) => match s.direction {
                 Direction::Enter => self.on_enter(s, ts),
-                Direction::Exit => self.on_exit(s, ts),
+                Direction::Exit => {
+                    let entered = s
+                        .enter
+                        .map(|e| (clock.to_epoch_ns(e.ts_boot_ns), e.cpu as u16));
+                    self.on_exit(s, ts, entered)
+                }
             },
         }
     }
@@ -428,7 +446,14 @@ impl CaptureWriter {
         self.write_or_generic(ev, s.nr, ts, u64::from(tid), cpu, true)
     }
 
-    fn on_exit(&mut self, s: &SyscallRecord<'_>, ts: u64) -> Result<(), CaptureError> {
+    /// An exit record; `entered` is the enter it carries (epoch ns, cpu), when the
+    /// programs sent it with the exit instead of as a record of its own.
+    fn on_exit(
+        &mut self,
+        s: &SyscallRecord<'_>,
+        ts: u64,
+        entered: Option<(u64, u16)>,
+    ) -> Result<(), CaptureError> {
         let h = &s.header;
         let (tid, cpu) = (h.tid, h.cpu as u16);
         let mut args = s.args;
@@ -440,12 +465,13 @@ impl CaptureWriter {
             if enter.is_none() && is_exec(s.nr) {
                 enter = self.pending.take_for_process(h.pid, s.nr).map(|(_, e)| e);
             }
-            let (ets, ecpu, path) = match &enter {
-                Some(e) => {
+            let (ets, ecpu, path) = match (&enter, entered) {
+                (Some(e), _) => {
                     args = e.args;
                     (e.ts, e.cpu, e.path.as_deref())
                 }
-                None => (ts, cpu, None),
+                (None, Some((ets, ecpu))) => (ets, ecpu, None),
+                (None, None) => (ts, cpu, None),
             };
             // Without its enter record an execve has no filename to show: exit only.
             let mut write_enter = enter.is_some() || !is_exec(s.nr);
@@ -469,8 +495,20 @@ impl CaptureWriter {
                 let ev = enter_event(s.nr, ets, u64::from(tid), ecpu, &input);
                 self.write_or_generic(ev, s.nr, ets, u64::from(tid), ecpu, true)?;
             }
-        } else if let Some(e) = self.pending.take(tid) {
-            self.write_unfinished(tid, e)?;
+        } else {
+            if let Some(e) = self.pending.take(tid) {
+                self.write_unfinished(tid, e)?;
+            }
+            if let Some((ets, ecpu)) = entered {
+                // As `on_enter` writes an enter record of its own.
+                let input = EnterInput {
+                    args,
+                    path: None,
+                    exit: None,
+                };
+                let ev = enter_event(s.nr, ets, u64::from(tid), ecpu, &input);
+                self.write_or_generic(ev, s.nr, ets, u64::from(tid), ecpu, true)?;
+            }
         }
 
         let proc = self.procs.get(h.pid).cloned();

@@ -121,7 +121,19 @@ fn wire_types_match_the_object_btf() {
             hdr,
             ret,
             args,
-            blobs
+            blobs,
+            enter_ts_boot_ns,
+            enter_cpu,
+            _pad
+        }
+    );
+    check_layout!(
+        s,
+        bb_pending {
+            ts_boot_ns,
+            nr,
+            cpu,
+            args
         }
     );
     check_layout!(
@@ -163,7 +175,8 @@ fn wire_types_match_the_object_btf() {
             exit_code,
             group_exit_code,
             group_dead,
-            _pad
+            _pad,
+            pending
         }
     );
     check_layout!(

@@ -164,10 +164,11 @@ fn records_a_container_process_and_nothing_else() {
     assert_eq!(data.len(), 80.min(read.ret as usize), "snaplen 80");
     assert_eq!(&data[..], &passwd[..data.len()]);
     assert!(
-        after_open
-            .iter()
-            .any(|r| r.pid == cat && r.is_enter(nr::READ) && r.args[0] as i64 == fd),
-        "read enter"
+        after_open.iter().any(|r| r.pid == cat
+            && r.is_exit_with_enter(nr::READ)
+            && r.args[0] as i64 == fd
+            && r.entered < Some(r.ts)),
+        "read exit with its enter, entered before it returned"
     );
     assert!(
         after_open
