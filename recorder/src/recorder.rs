@@ -33,8 +33,9 @@ const BPF_NOEXIST: u64 = 1;
 const PREPARED_GRACE_SECS: u64 = 120;
 
 /// Container keys have this bit set (cgroup ids, which never have it, were the
-/// keys before wire version 3); below it, CLOCK_BOOTTIME seconds at prepare
-/// time (31 bits) and a per-process sequence number (32 bits: pid and counter).
+/// keys before the ring could be prepared without a cgroup); below it,
+/// CLOCK_BOOTTIME seconds at prepare time (31 bits) and a per-process number
+/// (32 bits: pid and counter; inserted with BPF_NOEXIST, so never shared).
 const KEY_FLAG: u64 = 1 << 63;
 
 static KEY_SEQ: AtomicU32 = AtomicU32::new(0);
