@@ -86,16 +86,17 @@ async fn read_pid(path: &Path) -> Result<i32> {
 impl Container {
     /// Mounts the rootfs and runs `runc create`. On failure everything done
     /// so far is undone, so a refused Create leaves nothing behind.
+    /// Creates the container of `req` from its bundle's `spec` (as [`load_spec`] read it).
     pub async fn create(
         namespace: &str,
         req: &CreateTaskRequest,
         options: RuntimeOptions,
+        spec: Spec,
     ) -> Result<Self> {
         let bundle = PathBuf::from(&req.bundle);
         if req.id.is_empty() || req.id.contains('/') {
             return Err(invalid(format!("invalid container id {:?}", req.id)));
         }
-        let spec = load_spec(&bundle)?;
         let options_json = serde_json::to_vec(&options)
             .map_err(|e| other(format!("encode runtime options: {e}")))?;
         tokio::fs::write(bundle.join(OPTIONS_FILE), options_json)

@@ -127,18 +127,16 @@ impl TaskService {
                 req.id
             )));
         }
+        let spec = crate::container::load_spec(Path::new(&req.bundle))?;
         // The recording's ring is prepared while runc creates the container: putting it
         // into the recorder's maps waits for an RCU grace period, which this hides.
         let prepare = {
             let recording = Arc::clone(&self.recording);
             let id = req.id.clone();
-            let annotations = crate::container::load_spec(Path::new(&req.bundle))
-                .ok()
-                .and_then(|spec| spec.annotations().clone())
-                .unwrap_or_default();
+            let annotations = spec.annotations().clone().unwrap_or_default();
             tokio::task::spawn_blocking(move || recording.prepare(&id, &annotations))
         };
-        let created = Container::create(&self.namespace, &req, options).await;
+        let created = Container::create(&self.namespace, &req, options, spec).await;
         let prepared = prepare.await.map_err(|e| NotRecording {
             reason: format!("prepare the recording: {e}"),
             fail_closed: false,
