@@ -63,11 +63,7 @@ async fn handle_exit(pid: i32, code: i32, containers: &Containers, events: &Even
         if is_init && c.oom.as_ref().is_some_and(|w| w.catch_up()) {
             // The watcher has not reported this kill yet; TaskOOM must
             // not come after the exit it explains.
-            warn!(container = container_id.as_str(); "OOM kill in the container's memory cgroup");
-            events.publish(TaskOOM {
-                container_id: container_id.clone(),
-                ..Default::default()
-            });
+            publish_oom(events, container_id.clone());
         }
         info!(container = container_id.as_str(); "process {} (pid {pid}) exited with status {}", process.id, exit.status);
         events.publish(TaskExit {
@@ -85,11 +81,15 @@ async fn handle_exit(pid: i32, code: i32, containers: &Containers, events: &Even
 pub fn spawn_oom_publisher(mut ooms: mpsc::UnboundedReceiver<String>, events: EventSender) {
     tokio::spawn(async move {
         while let Some(container_id) = ooms.recv().await {
-            warn!(container = container_id.as_str(); "OOM kill in the container's memory cgroup");
-            events.publish(TaskOOM {
-                container_id,
-                ..Default::default()
-            });
+            publish_oom(&events, container_id);
         }
+    });
+}
+
+fn publish_oom(events: &EventSender, container_id: String) {
+    warn!(container = container_id.as_str(); "OOM kill in the container's memory cgroup");
+    events.publish(TaskOOM {
+        container_id,
+        ..Default::default()
     });
 }
