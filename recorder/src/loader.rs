@@ -82,20 +82,13 @@ fn load_and_pin(dir: &Path) -> Result<()> {
         })?;
     }
 
-    let btf = Btf::from_sys_fs().map_err(|e| {
-        RecorderError::Missing(format!("kernel BTF (/sys/kernel/btf/vmlinux): {e}"))
-    })?;
+    let btf = kernel_btf()?;
     for (name, tracepoint) in PROGRAMS {
         let prog_err = |source| RecorderError::Program {
             name: (*name).to_owned(),
             source,
         };
-        let program: &mut BtfTracePoint = ebpf
-            .program_mut(name)
-            .ok_or_else(|| RecorderError::Missing(format!("program {name}")))?
-            .try_into()
-            .map_err(prog_err)?;
-        program.load(tracepoint, &btf).map_err(prog_err)?;
+        let program = load_tracepoint(&mut ebpf, name, tracepoint, &btf)?;
         let path = dir.join(format!("prog_{name}"));
         program.pin(&path).map_err(|e| RecorderError::Pin {
             path,
@@ -125,24 +118,42 @@ impl Floor {
         let mut ebpf = EbpfLoader::new()
             .load(&FLOOR_OBJECT.0)
             .map_err(classify_load_error)?;
-        let btf = Btf::from_sys_fs().map_err(|e| {
-            RecorderError::Missing(format!("kernel BTF (/sys/kernel/btf/vmlinux): {e}"))
-        })?;
+        let btf = kernel_btf()?;
         for (name, tracepoint) in FLOOR_PROGRAMS {
-            let prog_err = |source| RecorderError::Program {
-                name: (*name).to_owned(),
-                source,
-            };
-            let program: &mut BtfTracePoint = ebpf
-                .program_mut(name)
-                .ok_or_else(|| RecorderError::Missing(format!("program {name}")))?
-                .try_into()
-                .map_err(prog_err)?;
-            program.load(tracepoint, &btf).map_err(prog_err)?;
-            program.attach().map_err(prog_err)?;
+            load_tracepoint(&mut ebpf, name, tracepoint, &btf)?
+                .attach()
+                .map_err(|source| RecorderError::Program {
+                    name: (*name).to_owned(),
+                    source,
+                })?;
         }
         Ok(Self { _ebpf: ebpf })
     }
+}
+
+fn kernel_btf() -> Result<Btf> {
+    Btf::from_sys_fs()
+        .map_err(|e| RecorderError::Missing(format!("kernel BTF (/sys/kernel/btf/vmlinux): {e}")))
+}
+
+/// Loads program `name` of `ebpf` as a BTF tracepoint program on `tracepoint`.
+fn load_tracepoint<'a>(
+    ebpf: &'a mut aya::Ebpf,
+    name: &str,
+    tracepoint: &str,
+    btf: &Btf,
+) -> Result<&'a mut BtfTracePoint> {
+    let prog_err = |source| RecorderError::Program {
+        name: name.to_owned(),
+        source,
+    };
+    let program: &mut BtfTracePoint = ebpf
+        .program_mut(name)
+        .ok_or_else(|| RecorderError::Missing(format!("program {name}")))?
+        .try_into()
+        .map_err(prog_err)?;
+    program.load(tracepoint, btf).map_err(prog_err)?;
+    Ok(program)
 }
 
 fn classify_load_error(e: aya::EbpfError) -> RecorderError {

@@ -1,6 +1,6 @@
 //! Handles on the pinned maps of one version directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aya::maps::{HashMap, HashOfMaps, Map, MapData, PerCpuHashMap, PerCpuValues};
 use blackbox_recorder_ebpf::map_names::{CGROUPS, CGROUP_BITS, LOSSES, RINGS};
@@ -14,7 +14,9 @@ use crate::wire_pod::{CfgValue, LossesValue};
 /// The maps userspace writes: each process opens its own fds from the pins.
 pub(crate) struct Maps {
     pub cgroups: HashMap<MapData, u64, CfgValue>,
-    pub cgroup_bits: CgroupBits,
+    /// Mapped when a cgroup is first inserted: only the registering handle writes it.
+    cgroup_bits: Option<CgroupBits>,
+    dir: PathBuf,
     pub rings: HashOfMaps<MapData, u64>,
     pub losses: PerCpuHashMap<MapData, u64, LossesValue>,
 }
@@ -24,10 +26,8 @@ impl Maps {
         Ok(Self {
             cgroups: HashMap::try_from(open_pinned(dir, CGROUPS)?)
                 .map_err(|e| RecorderError::map(CGROUPS, e))?,
-            cgroup_bits: CgroupBits::map(
-                MapData::from_pin(dir.join(CGROUP_BITS))
-                    .map_err(|e| RecorderError::map(CGROUP_BITS, e))?,
-            )?,
+            cgroup_bits: None,
+            dir: dir.to_path_buf(),
             rings: HashOfMaps::try_from(open_pinned(dir, RINGS)?)
                 .map_err(|e| RecorderError::map(RINGS, e))?,
             losses: PerCpuHashMap::try_from(open_pinned(dir, LOSSES)?)
@@ -61,7 +61,15 @@ impl Maps {
     /// Inserts cgroup `id`'s entry, its pre-filter bit first (the programs
     /// look the entry up only for ids whose bit is set).
     pub fn insert_cgroup(&mut self, id: u64, cfg: bb_container_cfg) -> Result<()> {
-        self.cgroup_bits.set(id);
+        if self.cgroup_bits.is_none() {
+            self.cgroup_bits = Some(CgroupBits::map(
+                MapData::from_pin(self.dir.join(CGROUP_BITS))
+                    .map_err(|e| RecorderError::map(CGROUP_BITS, e))?,
+            )?);
+        }
+        if let Some(bits) = &self.cgroup_bits {
+            bits.set(id);
+        }
         self.cgroups
             .insert(id, CfgValue(cfg), 0)
             .map_err(|e| RecorderError::map(CGROUPS, e))
