@@ -179,23 +179,11 @@ attached_count() {
     bpftool prog list 2>/dev/null | grep -c 'name bb_sys_enter' || true
 }
 
-# Everything the shim writes stays in the run's directory (archives, node key, alert log);
-# live rules are off: this measures the recorder (the rules benchmark is bench-rules.sh).
-cat >"$tmp/node.toml" <<EOF
-[recording]
-work_dir = "$tmp/work"
-bpf_pin_root = "$pin_root"
-
-[archive]
-archives_dir = "$tmp/archives"
-node_key = "$tmp/node.key"
-
-[rules]
-enabled = false
-
-[alerts]
-log_path = "$tmp/alerts.jsonl"
-EOF
+# Everything the shim writes stays in the run's directory; live rules are off: this
+# measures the recorder.
+# shellcheck source=bench/node-config.sh
+source "$repo/bench/node-config.sh"
+bench_node_config "$tmp" "$pin_root"
 
 log "building bench/bbload.c (static)"
 gcc -static -O2 -pthread -Wall -Wextra -o "$tmp/bbload" "$repo/bench/bbload.c"

@@ -208,23 +208,11 @@ disabled_plugins = [
   path = "$tmp/opt"
 EOF
 
-# blackbox's node config: everything the shim writes (working directories, archives, node
-# key, alert log, eBPF pins) stays in this run's directories; live rules are off.
-cat >"$tmp/node.toml" <<EOF
-[recording]
-work_dir = "$tmp/work"
-bpf_pin_root = "$pin_root"
-
-[archive]
-archives_dir = "$tmp/archives"
-node_key = "$tmp/node.key"
-
-[rules]
-enabled = false
-
-[alerts]
-log_path = "$tmp/alerts.jsonl"
-EOF
+# blackbox's node config: everything the shim writes stays in this run's directories.
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=bench/node-config.sh
+source "$repo/bench/node-config.sh"
+bench_node_config "$tmp" "$pin_root"
 
 cat >"$tmp/blackbox-runtime.toml" <<EOF
 BinaryName = "$runc"
