@@ -21,8 +21,8 @@ use blackbox_recorder::ProcInfo;
 
 #[cfg(test)]
 const HDR_LEN: usize = 40;
-const SYSCALL_LEN: usize = 128;
-const PROC_EXIT_LEN: usize = 120;
+const SYSCALL_LEN: usize = 112;
+const PROC_EXIT_LEN: usize = 56;
 
 /// Builds one syscall record. Defaults: ts 1 s after boot, pid = tid = 1, cpu 0, cgroup 1,
 /// zero args, no blobs, no flags.
@@ -39,8 +39,6 @@ pub struct RecordBuilder {
     cpu: u32,
     args: [u64; 6],
     blobs: Vec<(u8, u8, Vec<u8>)>,
-    /// An exit's enter carried in the record: (boot ns, cpu).
-    entered: Option<(u64, u32)>,
 }
 
 fn header(
@@ -76,15 +74,7 @@ impl RecordBuilder {
             cpu: 0,
             args: [0; 6],
             blobs: Vec::new(),
-            entered: None,
         }
-    }
-
-    /// An exit record that carries its syscall's enter (as the programs send every
-    /// syscall but execve, execveat, exit and exit_group).
-    pub fn entered_at(mut self, ts_boot_ns: u64, cpu: u32) -> Self {
-        self.entered = Some((ts_boot_ns, cpu));
-        self
     }
 
     /// A syscall enter record of x86_64 syscall `nr`.
@@ -273,10 +263,6 @@ impl RecordBuilder {
                 None => out.extend_from_slice(&[0, 0, 0, BB_ARG_NONE as u8]),
             }
         }
-        let (ets, ecpu) = self.entered.unwrap_or((0, 0));
-        out.extend_from_slice(&ets.to_ne_bytes());
-        out.extend_from_slice(&ecpu.to_ne_bytes());
-        out.extend_from_slice(&0u32.to_ne_bytes());
         for (_, _, data) in blobs {
             out.extend_from_slice(data);
         }
@@ -295,19 +281,6 @@ fn nul_list(items: &[&str]) -> Vec<u8> {
 
 /// A thread-exit record (`exit_code` is the wait status: `status << 8` or the signal).
 pub fn proc_exit(ts_boot_ns: u64, pid: u32, tid: u32, exit_code: i32, group_dead: bool) -> Vec<u8> {
-    proc_exit_in_syscall(ts_boot_ns, pid, tid, exit_code, group_dead, None)
-}
-
-/// A thread-exit record of a thread that ended inside syscall `nr` (entered at `(boot ns,
-/// cpu)` with `args`), as when it is killed while blocked.
-pub fn proc_exit_in_syscall(
-    ts_boot_ns: u64,
-    pid: u32,
-    tid: u32,
-    exit_code: i32,
-    group_dead: bool,
-    pending: Option<(u64, u32, u32, [u64; 6])>,
-) -> Vec<u8> {
     let mut out = Vec::with_capacity(PROC_EXIT_LEN);
     header(
         &mut out,
@@ -322,13 +295,6 @@ pub fn proc_exit_in_syscall(
     out.extend_from_slice(&exit_code.to_ne_bytes());
     out.extend_from_slice(&u32::from(group_dead).to_ne_bytes());
     out.extend_from_slice(&0u32.to_ne_bytes());
-    let (ts, nr, cpu, args) = pending.unwrap_or((0, 0, 0, [0; 6]));
-    out.extend_from_slice(&ts.to_ne_bytes());
-    out.extend_from_slice(&nr.to_ne_bytes());
-    out.extend_from_slice(&cpu.to_ne_bytes());
-    for a in args {
-        out.extend_from_slice(&a.to_ne_bytes());
-    }
     out
 }
 

@@ -1,6 +1,6 @@
 //! [`CaptureWriter`]: one SCAP capture file per container, fed with recorder records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::BufWriter;
 use std::net::Ipv4Addr;
@@ -15,7 +15,8 @@ use blackbox_scap::{
 };
 
 use crate::convert::{
-    self, enter_event, exit_event, is_exec, procexit, snapshot_of, spec, Ctx, EnterInput, ExitInput,
+    self, enter_event, exit_event, is_clone, is_exec, is_exit, procexit, snapshot_of, spec, Ctx,
+    EnterInput, ExitInput,
 };
 use crate::error::CaptureError;
 use crate::meta::{CaptureMeta, ContainerIdentity};
@@ -149,6 +150,12 @@ pub struct CaptureWriter {
     exec_seen: bool,
     init_exec_enter: Option<PendingEnter>,
     pending: PendingEnters,
+    /// tid → syscall of a non-deferred enter record already written, whose exit must not
+    /// write another enter event (a feed with an enter record per syscall, as wire v4's
+    /// programs sent; today's send such records only for exit and exit_group, which are
+    /// not kept here). Bounded by `max_pending_enters`.
+    enter_written: HashMap<u32, u32>,
+    max_enter_written: usize,
     procs: Processes,
     cgroups: Vec<String>,
     ctx: Ctx,
@@ -252,6 +259,8 @@ impl CaptureWriter {
             exec_seen: init_already_execd,
             init_exec_enter: None,
             pending: PendingEnters::new(options.max_pending_enters),
+            enter_written: HashMap::new(),
+            max_enter_written: options.max_pending_enters,
             procs,
             cgroups: identity.cgroups.clone(),
             ctx: Ctx {
@@ -298,19 +307,7 @@ impl CaptureWriter {
                 if let Some(e) = self.pending.take(tid) {
                     self.write_unfinished(tid, e)?;
                 }
-                // The syscall the thread was in when it ended: its enter, never returned.
-                if let Some(ps) = p.pending {
-                    let ets = clock.to_epoch_ns(ps.enter.ts_boot_ns);
-                    let e = PendingEnter::new(
-                        ets,
-                        ps.enter.cpu as u16,
-                        p.header.pid,
-                        ps.nr,
-                        ps.args,
-                        None,
-                    );
-                    self.write_unfinished(tid, e)?;
-                }
+                self.enter_written.remove(&tid);
                 let ev = procexit(ts, p)?;
                 self.write_event(&ev)?;
                 if p.group_dead {
@@ -328,12 +325,7 @@ impl CaptureWriter {
             }
             Record::Syscall(s) => match s.direction {
                 Direction::Enter => self.on_enter(s, ts),
-                Direction::Exit => {
-                    let entered = s
-                        .enter
-                        .map(|e| (clock.to_epoch_ns(e.ts_boot_ns), e.cpu as u16));
-                    self.on_exit(s, ts, entered)
-                }
+                Direction::Exit => self.on_exit(s, ts),
             },
         }
     }
@@ -437,6 +429,9 @@ impl CaptureWriter {
             }
             return Ok(());
         }
+        if !is_exit(s.nr) && self.enter_written.len() < self.max_enter_written {
+            self.enter_written.insert(tid, s.nr);
+        }
         let input = EnterInput {
             args: s.args,
             path: s.path(),
@@ -446,14 +441,11 @@ impl CaptureWriter {
         self.write_or_generic(ev, s.nr, ts, u64::from(tid), cpu, true)
     }
 
-    /// An exit record; `entered` is the enter it carries (epoch ns, cpu), when the
-    /// programs sent it with the exit instead of as a record of its own.
-    fn on_exit(
-        &mut self,
-        s: &SyscallRecord<'_>,
-        ts: u64,
-        entered: Option<(u64, u16)>,
-    ) -> Result<(), CaptureError> {
+    /// An exit record. The programs record the enters of execve, execveat, exit and
+    /// exit_group only; every other syscall's enter event is written here, from its exit
+    /// record, with the exit's time and CPU (the registers at exit hold the arguments the
+    /// syscall was entered with).
+    fn on_exit(&mut self, s: &SyscallRecord<'_>, ts: u64) -> Result<(), CaptureError> {
         let h = &s.header;
         let (tid, cpu) = (h.tid, h.cpu as u16);
         let mut args = s.args;
@@ -465,13 +457,12 @@ impl CaptureWriter {
             if enter.is_none() && is_exec(s.nr) {
                 enter = self.pending.take_for_process(h.pid, s.nr).map(|(_, e)| e);
             }
-            let (ets, ecpu, path) = match (&enter, entered) {
-                (Some(e), _) => {
+            let (ets, ecpu, path) = match &enter {
+                Some(e) => {
                     args = e.args;
                     (e.ts, e.cpu, e.path.as_deref())
                 }
-                (None, Some((ets, ecpu))) => (ets, ecpu, None),
-                (None, None) => (ts, cpu, None),
+                None => (ts, cpu, None),
             };
             // Without its enter record an execve has no filename to show: exit only.
             let mut write_enter = enter.is_some() || !is_exec(s.nr);
@@ -499,15 +490,19 @@ impl CaptureWriter {
             if let Some(e) = self.pending.take(tid) {
                 self.write_unfinished(tid, e)?;
             }
-            if let Some((ets, ecpu)) = entered {
-                // As `on_enter` writes an enter record of its own.
+            // A new thread's first return from clone, fork or vfork (0) was entered by its
+            // parent: the child's exit has no enter, as in the kernel module's captures.
+            let enter_written =
+                !self.enter_written.is_empty() && self.enter_written.remove(&tid) == Some(s.nr);
+            let child_return = is_clone(s.nr) && s.ret == 0;
+            if !enter_written && !child_return {
                 let input = EnterInput {
                     args,
                     path: None,
                     exit: None,
                 };
-                let ev = enter_event(s.nr, ets, u64::from(tid), ecpu, &input);
-                self.write_or_generic(ev, s.nr, ets, u64::from(tid), ecpu, true)?;
+                let ev = enter_event(s.nr, ts, u64::from(tid), cpu, &input);
+                self.write_or_generic(ev, s.nr, ts, u64::from(tid), cpu, true)?;
             }
         }
 

@@ -561,87 +561,51 @@ fn execveat_is_written_so_that_sysdig_survives_fexecve() {
     assert_eq!(agrees(&path), lines.len());
 }
 
-/// The feed as the programs send it now: every enter but execve's, execveat's, exit's and
-/// exit_group's rides on its exit record (or, for a thread that ends inside the syscall,
-/// on its procexit record) instead of being a record of its own.
-fn merge_enters(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    use blackbox_capture::synth::proc_exit_in_syscall;
+/// The feed as the programs send it: the enter records of execve, execveat, exit and
+/// exit_group only; every other syscall is recorded at its exit alone.
+fn exit_only(records: &[Vec<u8>]) -> Vec<Vec<u8>> {
     use blackbox_recorder::{Direction, Record};
-    use std::collections::HashMap;
-    const OWN_RECORD: [u32; 4] = [59, 322, 60, 231];
-    // tid -> (boot ns, cpu, nr, args) of the enter kept back.
-    let mut pending: HashMap<u32, (u64, u32, u32, [u64; 6])> = HashMap::new();
-    let mut out = Vec::new();
-    for bytes in records {
-        match decode(bytes).expect("decodes") {
-            Record::Syscall(s)
-                if s.direction == Direction::Enter && !OWN_RECORD.contains(&s.nr) =>
-            {
-                let h = s.header;
-                pending.insert(h.tid, (h.ts_boot_ns, h.cpu, s.nr, s.args));
-            }
-            Record::Syscall(s) if s.direction == Direction::Exit => {
-                let mut b = bytes.clone();
-                if let Some((ts, cpu, nr, _)) = pending.remove(&s.header.tid) {
-                    if nr == s.nr {
-                        // bb_syscall_rec.enter_ts_boot_ns and .enter_cpu
-                        b[112..120].copy_from_slice(&ts.to_ne_bytes());
-                        b[120..124].copy_from_slice(&cpu.to_ne_bytes());
-                    }
-                }
-                out.push(b);
-            }
-            Record::ProcExit(p) => match pending.remove(&p.header.tid) {
-                Some(pend) => out.push(proc_exit_in_syscall(
-                    p.header.ts_boot_ns,
-                    p.header.pid,
-                    p.header.tid,
-                    p.exit_code,
-                    p.group_dead,
-                    Some(pend),
-                )),
-                None => out.push(bytes.clone()),
-            },
-            Record::Syscall(_) => out.push(bytes.clone()),
-        }
-    }
-    out
+    const ENTER_RECORDED: [u32; 4] = [59, 322, 60, 231];
+    records
+        .iter()
+        .filter(|bytes| match decode(bytes).expect("decodes") {
+            Record::Syscall(s) => s.direction == Direction::Exit || ENTER_RECORDED.contains(&s.nr),
+            Record::ProcExit(_) => true,
+        })
+        .cloned()
+        .collect()
 }
 
 #[test]
-fn enters_carried_by_exits_give_the_same_capture_as_enter_records() {
+fn exits_alone_give_the_events_of_enter_and_exit_records() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = BootClock::now();
     let init = FakeInit::spawn();
-    let mut sc = scenario(init.pid());
-    // A thread that ends inside a syscall (its enter comes with its procexit).
-    let (pid, tid) = (sc.init, sc.init + 3);
-    sc.feed.push(
-        RecordBuilder::enter(0)
-            .task(pid, tid)
-            .args([0, 0x1000, 64, 0, 0, 0]),
-    );
-    sc.feed.exit_of(pid, tid, 9, false);
-    let separate = dir.path().join("separate.scap");
-    let merged = dir.path().join("merged.scap");
-    let a = write_capture(&separate, &meta(sc.init), &sc.feed.records, &clock, plain());
-    let merged_records = merge_enters(&sc.feed.records);
+    let sc = scenario(init.pid());
+    let both = dir.path().join("both.scap");
+    let exits = dir.path().join("exits.scap");
+    let a = write_capture(&both, &meta(sc.init), &sc.feed.records, &clock, plain());
+    let exit_records = exit_only(&sc.feed.records);
     assert!(
-        merged_records.len() < sc.feed.records.len(),
-        "enters were merged"
+        exit_records.len() < sc.feed.records.len(),
+        "enters were dropped"
     );
-    let b = write_capture(&merged, &meta(sc.init), &merged_records, &clock, plain());
-    let (ea, ok_a) = read_events(&separate);
-    let (eb, ok_b) = read_events(&merged);
+    let b = write_capture(&exits, &meta(sc.init), &exit_records, &clock, plain());
+    let (ea, ok_a) = read_events(&both);
+    let (eb, ok_b) = read_events(&exits);
     assert!(ok_a && ok_b);
     assert!(ea.len() > 20, "{}", ea.len());
-    // An enter that comes with its exit is written when the exit arrives, so between
-    // threads the file order may differ (the parent's clone enter after the child's clone
-    // exit); each thread's own events are the same, in the same order.
+    // An enter event written from its exit has the exit's time and CPU and is written
+    // when the exit arrives, so between threads the file order may differ (the parent's
+    // clone enter after the child's clone exit); each thread's own events are the same,
+    // with the same parameters, in the same order.
     let by_thread = |events: &[Event]| {
-        let mut m: std::collections::BTreeMap<u64, Vec<Event>> = Default::default();
+        let mut m: std::collections::BTreeMap<u64, Vec<(u16, Vec<ParamValue>)>> =
+            Default::default();
         for e in events {
-            m.entry(e.tid).or_default().push(e.clone());
+            m.entry(e.tid)
+                .or_default()
+                .push((e.event_type, e.params.clone()));
         }
         m
     };
@@ -652,12 +616,14 @@ fn enters_carried_by_exits_give_the_same_capture_as_enter_records() {
         "the same events per thread, enters included, in the same order"
     );
     assert_eq!(a.events_written, b.events_written);
-    // The read the killed thread never returned from: written in both, but only counted as
-    // unfinished when it comes with the procexit (an enter record of its own was written as
-    // it arrived, before anyone knew).
-    assert_eq!(
-        b.unfinished_enters,
-        a.unfinished_enters + 1,
-        "{a:#?} {b:#?}"
-    );
+    assert_eq!(a.unfinished_enters, b.unfinished_enters);
+    // The enters written from exits carry their exit's time.
+    let mut last_ts: std::collections::HashMap<u64, u64> = Default::default();
+    for e in &eb {
+        let prev = last_ts.insert(e.tid, e.ts);
+        assert!(
+            prev.is_none_or(|p| p <= e.ts),
+            "time goes forward per thread"
+        );
+    }
 }

@@ -30,18 +30,6 @@ struct {
 	__type(value, __u64);
 } bb_cgroup_bits SEC(".maps");
 
-/*
- * The enter of the syscall each recorded thread is in: written by sys_enter
- * instead of a record of its own, taken by sys_exit into its record (or by
- * sched_process_exit, when the thread ends inside the syscall).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, 1U); /* BPF_F_NO_PREALLOC, required for task storage */
-	__type(key, int);
-	__type(value, struct bb_pending);
-} bb_pending SEC(".maps");
-
 /* Template for the inner maps; each container's ring is created by userspace. */
 struct bb_ring_template {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -3,9 +3,11 @@
  * blackbox flight recorder: cgroup-scoped syscall and process recording.
  *
  * Every program starts with the same check: the current task's cgroup-v2 id
- * looked up in bb_cgroups. Tasks of unregistered cgroups return right there.
- * For registered ones, syscall enter and exit are recorded as
- * struct bb_syscall_rec (see wire.h) into the container's own ring buffer.
+ * looked up in bb_cgroups (after a one-bit pre-filter). Tasks of unregistered
+ * cgroups return right there. For registered ones, a syscall is recorded at
+ * its exit as struct bb_syscall_rec (see wire.h) into the container's own ring
+ * buffer; only execve, execveat, exit and exit_group are recorded at their
+ * enter too (sys_enter returns at once for every other syscall).
  */
 #define BLACKBOX_BPF 1
 #include "vmlinux_min.h"
@@ -48,22 +50,19 @@ static __always_inline int bb_start_syscall(struct bb_build *b, __u64 cgid, __u1
 	b->rec->ret = 0;
 	bb_read_args(regs, b->rec->args);
 	__builtin_memset(b->rec->blobs, 0, sizeof(b->rec->blobs));
-	b->rec->enter_ts_boot_ns = 0;
-	b->rec->enter_cpu = 0;
-	b->rec->_pad = 0;
 	return 0;
 }
 
-/* bpf_task_storage_get flag (uapi BPF_LOCAL_STORAGE_GET_F_CREATE). */
-#define BB_STORAGE_CREATE 1
-
 /*
- * Whether the enter of syscall nr is written as a record of its own: execve and execveat
- * (their path is gone from memory after a successful exec), exit and exit_group (they have
- * no exit). Every other enter is kept in bb_pending and goes out with its exit's record:
- * one record per syscall instead of two.
+ * Whether the enter of syscall nr is recorded: execve and execveat (their path is gone
+ * from memory after a successful exec), exit and exit_group (they have no exit). Every
+ * other syscall is recorded at its exit only, with its arguments re-read from the saved
+ * registers: one record, and for the sys_enter program a return after four compares,
+ * before any lookup. (falcosecurity/libs made the same choice in 2025: its drivers no
+ * longer generate enter events but for a few TOCTOU checks.) The enter's time is not
+ * kept: a syscall's SCAP enter event carries its exit's time.
  */
-static __always_inline bool bb_enter_is_a_record(long nr)
+static __always_inline bool bb_enter_is_recorded(long nr)
 {
 	return nr == BB_NR_EXECVE || nr == BB_NR_EXECVEAT || nr == BB_NR_EXIT ||
 	       nr == BB_NR_EXIT_GROUP;
@@ -80,29 +79,12 @@ static __always_inline void bb_finish(const struct bb_container_cfg *cfg, struct
 SEC("tp_btf/sys_enter")
 int BPF_PROG(bb_sys_enter, struct pt_regs *regs, long id)
 {
+	if (!bb_enter_is_recorded(id))
+		return 0;
 	__u64 cgid;
 	struct bb_container_cfg *cfg = bb_current_container(&cgid);
 	if (!cfg || !bb_wants_syscall(cfg, (__u64)id))
 		return 0;
-
-	struct task_struct *task = bpf_get_current_task_btf();
-	if (!bb_enter_is_a_record(id)) {
-		struct bb_pending *p =
-			bpf_task_storage_get(&bb_pending, task, 0, BB_STORAGE_CREATE);
-		if (p) {
-			p->ts_boot_ns = bpf_ktime_get_boot_ns();
-			p->nr = (__u32)id;
-			p->cpu = bpf_get_smp_processor_id();
-			bb_read_args(regs, p->args);
-			return 0;
-		}
-		/* No storage for this thread (allocation failed, or busy): a record of its own. */
-	} else {
-		/* Nothing older may be taken for this syscall's enter. */
-		struct bb_pending *p = bpf_task_storage_get(&bb_pending, task, 0, 0);
-		if (p)
-			p->ts_boot_ns = 0;
-	}
 
 	struct bb_build b;
 	if (bb_start_syscall(&b, cgid, BB_KIND_SYS_ENTER, (__u32)id, regs))
@@ -306,14 +288,6 @@ int BPF_PROG(bb_sys_exit, struct pt_regs *regs, long ret)
 	if (bb_start_syscall(&b, cgid, BB_KIND_SYS_EXIT, nr, regs))
 		return 0;
 	b.rec->ret = ret;
-	struct bb_pending *p = bpf_task_storage_get(&bb_pending, bpf_get_current_task_btf(), 0, 0);
-	if (p) {
-		if (p->ts_boot_ns && p->nr == nr) {
-			b.rec->enter_ts_boot_ns = p->ts_boot_ns;
-			b.rec->enter_cpu = p->cpu;
-		}
-		p->ts_boot_ns = 0;
-	}
 	bb_exit_blobs(&b, cfg, nr, ret);
 	bb_finish(cfg, &b);
 	return 0;
@@ -336,12 +310,6 @@ int BPF_PROG(bb_sched_process_exit, struct task_struct *task)
 	/* The tracepoint's own group_dead argument only exists on newer kernels. */
 	rec.group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 	rec._pad = 0;
-	__builtin_memset(&rec.pending, 0, sizeof(rec.pending));
-	struct bb_pending *p = bpf_task_storage_get(&bb_pending, task, 0, 0);
-	if (p && p->ts_boot_ns) {
-		rec.pending = *p;
-		p->ts_boot_ns = 0;
-	}
 	bb_emit(cfg, &rec, sizeof(rec));
 	return 0;
 }

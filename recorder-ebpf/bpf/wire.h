@@ -28,7 +28,7 @@ typedef signed long long __s64;
 
 #include "syscalls_x86_64.h"
 
-#define BB_WIRE_VERSION 5
+#define BB_WIRE_VERSION 6
 
 /* Record kinds (bb_hdr.kind). */
 #define BB_KIND_SYS_ENTER 1 /* struct bb_syscall_rec, ret is 0 */
@@ -109,32 +109,18 @@ struct bb_blob {
 };
 
 /*
- * Syscall enter and exit. Every syscall gets both (the generic fallback is
- * just this with no blobs); args are the six raw register arguments (at exit
- * they are re-read from the saved registers, so they equal the enter values).
- * The blob payloads follow the struct, concatenated without padding.
+ * A syscall's exit (every syscall), or the enter of execve, execveat, exit and
+ * exit_group (the only enters recorded: see recorder.bpf.c). args are the six
+ * raw register arguments; at exit they are re-read from the saved registers,
+ * which hold the values the syscall was entered with. The generic fallback is
+ * just this with no blobs. The blob payloads follow the struct, concatenated
+ * without padding.
  */
 struct bb_syscall_rec {
 	struct bb_hdr hdr;
 	__s64 ret; /* return value (exit); 0 on enter */
 	__u64 args[6];
 	struct bb_blob blobs[BB_MAX_BLOBS];
-	/*
-	 * Exit records only: when the syscall's enter was not written as a record of its own
-	 * (every syscall but execve, execveat, exit and exit_group), the enter's time and CPU;
-	 * enter_ts_boot_ns 0: there is none (a clone child's return, an enter not seen).
-	 */
-	__u64 enter_ts_boot_ns;
-	__u32 enter_cpu;
-	__u32 _pad;
-};
-
-/* The enter of a syscall in progress, kept per thread until its exit (bb_pending). */
-struct bb_pending {
-	__u64 ts_boot_ns; /* 0: none */
-	__u32 nr;
-	__u32 cpu;
-	__u64 args[6];
 };
 
 /* BB_BLOB_PROC: the task after exec, or the child after clone/fork. */
@@ -177,8 +163,6 @@ struct bb_proc_exit_rec {
 	__s32 group_exit_code; /* signal->group_exit_code */
 	__u32 group_dead;      /* 1 when this was the last thread of the process */
 	__u32 _pad;
-	/* The syscall the thread was in when it ended (its exit never came), if any. */
-	struct bb_pending pending;
 };
 
 /* Syscall numbers below this are filtered by bb_container_cfg.syscalls; others are always recorded. */
@@ -208,11 +192,10 @@ struct bb_losses {
 
 _Static_assert(sizeof(struct bb_hdr) == 40, "bb_hdr layout");
 _Static_assert(sizeof(struct bb_blob) == 4, "bb_blob layout");
-_Static_assert(sizeof(struct bb_syscall_rec) == 128, "bb_syscall_rec layout");
-_Static_assert(sizeof(struct bb_pending) == 64, "bb_pending layout");
+_Static_assert(sizeof(struct bb_syscall_rec) == 112, "bb_syscall_rec layout");
 _Static_assert(sizeof(struct bb_proc_info) == 88, "bb_proc_info layout");
 _Static_assert(sizeof(struct bb_sock_tuple) == 40, "bb_sock_tuple layout");
-_Static_assert(sizeof(struct bb_proc_exit_rec) == 120, "bb_proc_exit_rec layout");
+_Static_assert(sizeof(struct bb_proc_exit_rec) == 56, "bb_proc_exit_rec layout");
 _Static_assert(sizeof(struct bb_container_cfg) == 80, "bb_container_cfg layout");
 _Static_assert(sizeof(struct bb_losses) == 32, "bb_losses layout");
 _Static_assert(BB_MAX_BLOBS * BB_PATH_MAX + 1024 <= BB_SMALL_AREA, "small blobs fit");

@@ -69,11 +69,10 @@ const _: () = {
     use core::mem::size_of;
     assert!(size_of::<wire::bb_hdr>() == 40);
     assert!(size_of::<wire::bb_blob>() == 4);
-    assert!(size_of::<wire::bb_syscall_rec>() == 128);
-    assert!(size_of::<wire::bb_pending>() == 64);
+    assert!(size_of::<wire::bb_syscall_rec>() == 112);
     assert!(size_of::<wire::bb_proc_info>() == 88);
     assert!(size_of::<wire::bb_sock_tuple>() == 40);
-    assert!(size_of::<wire::bb_proc_exit_rec>() == 120);
+    assert!(size_of::<wire::bb_proc_exit_rec>() == 56);
     assert!(size_of::<wire::bb_container_cfg>() == 80);
     assert!(size_of::<wire::bb_losses>() == 32);
 };

@@ -121,19 +121,7 @@ fn wire_types_match_the_object_btf() {
             hdr,
             ret,
             args,
-            blobs,
-            enter_ts_boot_ns,
-            enter_cpu,
-            _pad
-        }
-    );
-    check_layout!(
-        s,
-        bb_pending {
-            ts_boot_ns,
-            nr,
-            cpu,
-            args
+            blobs
         }
     );
     check_layout!(
@@ -175,8 +163,7 @@ fn wire_types_match_the_object_btf() {
             exit_code,
             group_exit_code,
             group_dead,
-            _pad,
-            pending
+            _pad
         }
     );
     check_layout!(

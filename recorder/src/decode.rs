@@ -161,30 +161,6 @@ pub struct SyscallRecord<'a> {
     /// The six raw register arguments.
     pub args: [u64; 6],
     blobs: [Option<Blob<'a>>; BB_MAX_BLOBS as usize],
-    /// Exit records: the enter of the same syscall, when it was not a record of its own
-    /// (the programs keep every enter but execve's, execveat's, exit's and exit_group's in
-    /// task storage and send it with the exit).
-    pub enter: Option<EnterStamp>,
-}
-
-/// When and where a syscall was entered (an exit record's enter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EnterStamp {
-    /// CLOCK_BOOTTIME nanoseconds.
-    pub ts_boot_ns: u64,
-    /// CPU.
-    pub cpu: u32,
-}
-
-/// The syscall a thread was in when it ended (entered, never returned).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingSyscall {
-    /// When and where it was entered.
-    pub enter: EnterStamp,
-    /// x86_64 syscall number.
-    pub nr: u32,
-    /// The six raw register arguments at the enter.
-    pub args: [u64; 6],
 }
 
 /// A thread exit (sched_process_exit).
@@ -198,8 +174,6 @@ pub struct ProcExit {
     pub group_exit_code: i32,
     /// Whether this was the last thread of its process.
     pub group_dead: bool,
-    /// The syscall the thread was in when it ended, if any.
-    pub pending: Option<PendingSyscall>,
 }
 
 impl ProcExit {
@@ -261,20 +235,11 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
                 need: size_of::<bb_proc_exit_rec>(),
                 have: bytes.len(),
             })?;
-            let p = rec.pending;
             Ok(Record::ProcExit(ProcExit {
                 header,
                 exit_code: rec.exit_code,
                 group_exit_code: rec.group_exit_code,
                 group_dead: rec.group_dead != 0,
-                pending: (p.ts_boot_ns != 0).then_some(PendingSyscall {
-                    enter: EnterStamp {
-                        ts_boot_ns: p.ts_boot_ns,
-                        cpu: p.cpu,
-                    },
-                    nr: p.nr,
-                    args: p.args,
-                }),
             }))
         }
         _ => Err(DecodeError::UnknownKind(hdr.kind)),
@@ -320,10 +285,6 @@ fn decode_syscall(
         ret: rec.ret,
         args: rec.args,
         blobs,
-        enter: (rec.enter_ts_boot_ns != 0).then_some(EnterStamp {
-            ts_boot_ns: rec.enter_ts_boot_ns,
-            cpu: rec.enter_cpu,
-        }),
     })
 }
 

@@ -1,10 +1,8 @@
 //! Decoding synthetic records (no kernel involved).
 
 use super::*;
-use crate::wire_pod::{bytes_of, read_wire};
-use blackbox_recorder_ebpf::wire::{
-    bb_pending, BB_F_DATA_SNAPPED, BB_NR_CONNECT, BB_NR_EXECVE, BB_NR_READ,
-};
+use crate::wire_pod::bytes_of;
+use blackbox_recorder_ebpf::wire::{BB_F_DATA_SNAPPED, BB_NR_CONNECT, BB_NR_EXECVE, BB_NR_READ};
 
 fn hdr(kind: u32, nr: u32) -> bb_hdr {
     bb_hdr {
@@ -198,7 +196,6 @@ fn decodes_a_proc_exit() {
         group_exit_code: 0,
         group_dead: 1,
         _pad: 0,
-        pending: Default::default(),
     };
     let Record::ProcExit(p) = decode(&bytes_of(&rec)).expect("decodes") else {
         panic!()
@@ -214,63 +211,6 @@ fn decodes_a_proc_exit() {
     assert_eq!(
         (killed.exit_status(), killed.signal(), killed.core_dumped()),
         (None, Some(9), true)
-    );
-}
-
-#[test]
-fn decodes_the_enter_an_exit_carries_and_the_syscall_a_thread_died_in() {
-    let mut bytes = syscall(BB_KIND_SYS_EXIT, BB_NR_READ, 5, &[]);
-    assert_eq!(
-        decode(&bytes).map(|r| match r {
-            Record::Syscall(s) => s.enter,
-            Record::ProcExit(_) => None,
-        }),
-        Ok(None),
-        "no enter stamp: none"
-    );
-    let mut rec: bb_syscall_rec = read_wire(&bytes).expect("wire");
-    rec.enter_ts_boot_ns = 777;
-    rec.enter_cpu = 1;
-    bytes = bytes_of(&rec);
-    let Ok(Record::Syscall(s)) = decode(&bytes) else {
-        panic!("decodes")
-    };
-    assert_eq!(
-        s.enter,
-        Some(EnterStamp {
-            ts_boot_ns: 777,
-            cpu: 1
-        })
-    );
-
-    let rec = bb_proc_exit_rec {
-        hdr: bb_hdr {
-            len: size_of::<bb_proc_exit_rec>() as u32,
-            ..hdr(BB_KIND_PROC_EXIT, BB_NR_NONE)
-        },
-        exit_code: 9,
-        group_dead: 1,
-        pending: bb_pending {
-            ts_boot_ns: 555,
-            nr: BB_NR_READ,
-            cpu: 1,
-            args: [3, 0x1000, 4096, 0, 0, 0],
-        },
-        ..Default::default()
-    };
-    let Ok(Record::ProcExit(p)) = decode(&bytes_of(&rec)) else {
-        panic!("decodes")
-    };
-    assert_eq!(
-        p.pending,
-        Some(PendingSyscall {
-            enter: EnterStamp {
-                ts_boot_ns: 555,
-                cpu: 1
-            },
-            nr: BB_NR_READ,
-            args: [3, 0x1000, 4096, 0, 0, 0],
-        })
     );
 }
 

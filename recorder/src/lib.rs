@@ -28,8 +28,7 @@ pub use cgroup::{Cgroup2, CgroupRef};
 pub use classes::SyscallClass;
 pub use clock::BootClock;
 pub use decode::{
-    Blob, BlobKind, Direction, EnterStamp, PendingSyscall, ProcExit, ProcInfo, Record, SockAddr,
-    SockTuple, SyscallRecord,
+    Blob, BlobKind, Direction, ProcExit, ProcInfo, Record, SockAddr, SockTuple, SyscallRecord,
 };
 pub use error::{RecorderError, Result};
 pub use loader::{Floor, LoadOutcome};

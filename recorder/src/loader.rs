@@ -65,9 +65,6 @@ fn load_and_pin(dir: &Path) -> Result<()> {
         u32::try_from(cpus).map_err(|_| RecorderError::Missing("a sane CPU count".into()))?;
     let mut ebpf = EbpfLoader::new()
         .map_max_entries(SCRATCH, cpus)
-        // bb_pending is task storage, which aya 0.14 creates but has no type for; only
-        // the programs use it.
-        .allow_unsupported_maps()
         .load(&OBJECT.0)
         .map_err(classify_load_error)?;
 

@@ -61,6 +61,7 @@ pub mod nr {
     pub const FORK: u32 = 57;
     pub const VFORK: u32 = 58;
     pub const EXECVE: u32 = 59;
+    pub const EXIT: u32 = 60;
     pub const KILL: u32 = 62;
     pub const CHDIR: u32 = 80;
     pub const FCHDIR: u32 = 81;
@@ -209,6 +210,16 @@ pub fn spec(nr: u32) -> Option<Spec> {
 /// Whether `nr` is execve or execveat.
 pub fn is_exec(nr: u32) -> bool {
     nr == nr::EXECVE || nr == nr::EXECVEAT
+}
+
+/// Whether `nr` is exit or exit_group (no exit event follows their enter).
+pub fn is_exit(nr: u32) -> bool {
+    nr == nr::EXIT || nr == nr::EXIT_GROUP
+}
+
+/// Whether syscall `nr` creates a process or thread (whose first return is in the child).
+pub fn is_clone(nr: u32) -> bool {
+    matches!(nr, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK)
 }
 
 /// Per-capture facts the exits of exec and clone carry.

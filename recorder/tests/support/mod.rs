@@ -157,10 +157,6 @@ pub struct Rec {
     pub iov_len: Option<u64>,
     pub fd_pair: Option<(i32, i32)>,
     pub exit_code: i32,
-    /// An exit record's enter (boot-time ns), when it came with the exit.
-    pub entered: Option<u64>,
-    /// The record's time (boot-time ns).
-    pub ts: u64,
 }
 
 impl Rec {
@@ -186,8 +182,6 @@ impl Rec {
             iov_len: None,
             fd_pair: None,
             exit_code: 0,
-            entered: None,
-            ts: h.ts_boot_ns,
         };
         match r {
             Record::Syscall(s) => {
@@ -207,7 +201,6 @@ impl Rec {
                 rec.argv = s.argv().into_iter().map(<[u8]>::to_vec).collect();
                 rec.iov_len = s.iov_len();
                 rec.fd_pair = s.raw_fd_pair();
-                rec.entered = s.enter.map(|e| e.ts_boot_ns);
             }
             Record::ProcExit(p) => rec.exit_code = p.exit_code,
         }
@@ -220,11 +213,6 @@ impl Rec {
 
     pub fn is_enter(&self, nr: u32) -> bool {
         self.dir == Some(Direction::Enter) && self.nr == nr
-    }
-
-    /// An exit of `nr` that carries its enter (every syscall but the exec and exit ones).
-    pub fn is_exit_with_enter(&self, nr: u32) -> bool {
-        self.is_exit(nr) && self.entered.is_some()
     }
 }
 
