@@ -34,7 +34,8 @@
 #   BENCH_TCP=10000
 #   BENCH_FLOOD="1:100000 1:250000 1:500000 1:0 2:0 4:0"
 #                             THREADS:SYSCALLS_PER_SECOND per flood run (0 =
-#                             unpaced); each syscall is two events (enter, exit)
+#                             unpaced); each syscall is two events (enter, exit),
+#                             from one record (its exit)
 #   BENCH_FLOOD_SECONDS=8     length of each flood run
 #   BENCH_CPU=here            BBLOAD_CPU for the workloads: pinned to the CPU
 #                             they start on ("here"), a CPU number, or "" (not pinned)
@@ -369,8 +370,8 @@ run_flood() {
     if [[ $variant == blackbox ]]; then
         summary=$(capture_summary "$id")
         written=$(counter records "$summary")
-        # A record is one event or two (an exit carries its syscall's enter): the events
-        # are what the capture got.
+        # A record is one event or two (the capture writes a syscall's enter event from
+        # its exit record): the events are what the capture got.
         events=$(counter events_written "$summary")
         lost=$(($(counter ringbuf_full "$summary") + $(counter no_ring "$summary") + $(counter scratch_overflow "$summary")))
         seen=$(counter records_seen "$summary")
