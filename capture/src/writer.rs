@@ -151,9 +151,10 @@ pub struct CaptureWriter {
     init_exec_enter: Option<PendingEnter>,
     pending: PendingEnters,
     /// tid → syscall of a non-deferred enter record already written, whose exit must not
-    /// write another enter event (a feed with an enter record per syscall, as wire v4's
-    /// programs sent; today's send such records only for exit and exit_group, which are
-    /// not kept here). Bounded by `max_pending_enters`.
+    /// write another enter event: a feed with an enter record per syscall (the recorder
+    /// before wire v5, the tests' scenarios) gives the same capture as exits alone. The
+    /// programs send such records only for exit and exit_group, which are not kept here.
+    /// Bounded by `max_pending_enters`.
     enter_written: HashMap<u32, u32>,
     max_enter_written: usize,
     procs: Processes,
