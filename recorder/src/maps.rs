@@ -61,15 +61,14 @@ impl Maps {
     /// Inserts cgroup `id`'s entry, its pre-filter bit first (the programs
     /// look the entry up only for ids whose bit is set).
     pub fn insert_cgroup(&mut self, id: u64, cfg: bb_container_cfg) -> Result<()> {
-        if self.cgroup_bits.is_none() {
-            self.cgroup_bits = Some(CgroupBits::map(
+        let bits = match &mut self.cgroup_bits {
+            Some(bits) => bits,
+            None => self.cgroup_bits.insert(CgroupBits::map(
                 MapData::from_pin(self.dir.join(CGROUP_BITS))
                     .map_err(|e| RecorderError::map(CGROUP_BITS, e))?,
-            )?);
-        }
-        if let Some(bits) = &self.cgroup_bits {
-            bits.set(id);
-        }
+            )?),
+        };
+        bits.set(id);
         self.cgroups
             .insert(id, CfgValue(cfg), 0)
             .map_err(|e| RecorderError::map(CGROUPS, e))

@@ -84,9 +84,9 @@ async fn read_pid(path: &Path) -> Result<i32> {
 }
 
 impl Container {
-    /// Mounts the rootfs and runs `runc create`. On failure everything done
-    /// so far is undone, so a refused Create leaves nothing behind.
-    /// Creates the container of `req` from its bundle's `spec` (as [`load_spec`] read it).
+    /// Creates the container of `req` from its bundle's `spec` (as [`load_spec`] read
+    /// it): mounts the rootfs and runs `runc create`. On failure everything done so far
+    /// is undone, so a refused Create leaves nothing behind.
     pub async fn create(
         namespace: &str,
         req: &CreateTaskRequest,

@@ -68,12 +68,20 @@ fn stdin(env: &Env, rt: Runtime) -> Result<()> {
         out.stdout.lines().next()
     );
     // End of file reaches the process once the client closes stdin with CloseIO.
-    // containerd's runc shim, the reference, once left the task unlisted for 20 s (CI, under
-    // load): its run is tried up to three times. Ours must get it right the first time.
+    // containerd's runc shim once left the task unlisted for 20 s (CI, under load).
+    with_reference_retries(rt, |attempt| {
+        eof_by_close_io(env, &ns, rt, &format!("wc-{attempt}"))
+    })
+}
+
+/// Runs `attempt(n)` once for blackbox, up to three times for containerd's runc shim: the
+/// reference's own flakes (seen in CI under load, not reproducible on demand) must not
+/// fail the comparison. Ours must get it right the first time.
+fn with_reference_retries(rt: Runtime, mut attempt: impl FnMut(u32) -> Result<()>) -> Result<()> {
     let attempts = if rt == Runtime::Runc { 3 } else { 1 };
     let mut failure = None;
-    for attempt in 1..=attempts {
-        match eof_by_close_io(env, &ns, rt, &format!("wc-{attempt}")) {
+    for n in 1..=attempts {
+        match attempt(n) {
             Ok(()) => return Ok(()),
             Err(e) => failure = Some(e),
         }
@@ -170,19 +178,10 @@ fn tty(env: &Env, rt: Runtime) -> Result<()> {
 fn log_uri(env: &Env, rt: Runtime) -> Result<()> {
     let ns = env.namespace("loguri", rt)?;
     let ctr = ns.ctr();
-    // containerd's runc shim, the reference, now and then leaves the file without the last
-    // lines (seen once in CI under load, not reproducible on demand): its run is tried up
-    // to three times. Ours must get it right the first time.
-    let attempts = if rt == Runtime::Runc { 3 } else { 1 };
-    let mut failure = None;
-    for attempt in 1..=attempts {
-        let id = format!("logged-{attempt}");
-        match logged_run(&ctr, rt, &id) {
-            Ok(()) => return Ok(()),
-            Err(e) => failure = Some(e),
-        }
-    }
-    Err(failure.unwrap_or_else(|| anyhow::anyhow!("no attempt ran")))
+    // containerd's runc shim now and then leaves the file without the last lines.
+    with_reference_retries(rt, |attempt| {
+        logged_run(&ctr, rt, &format!("logged-{attempt}"))
+    })
 }
 
 fn logged_run(ctr: &Ctr<'_>, rt: Runtime, id: &str) -> Result<()> {
